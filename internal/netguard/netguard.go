@@ -2,7 +2,11 @@
 // and names the reason when they are not. It is pure: no I/O, no logging.
 package netguard
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+)
 
 // Reason names why an address or name is not an ordinary public destination.
 type Reason uint8
@@ -26,8 +30,56 @@ const (
 	SpecialName                  // special-use names that must never be resolved: .invalid, .test, .example, .onion, .alt
 )
 
-// String returns the reason's stable snake_case name ("loopback", "link_local", ...).
-func (r Reason) String() string { return "global" }
+var reasonNames = [...]string{
+	Global:         "global",
+	Unspecified:    "unspecified",
+	Loopback:       "loopback",
+	Private:        "private",
+	SharedCGNAT:    "cgnat",
+	LinkLocal:      "link_local",
+	Metadata:       "metadata",
+	Multicast:      "multicast",
+	Broadcast:      "broadcast",
+	Documentation:  "documentation",
+	Benchmarking:   "benchmarking",
+	Reserved:       "reserved",
+	SpecialPurpose: "special_purpose",
+	OwnAddress:     "own_address",
+	SpecialName:    "special_name",
+}
+
+// String returns the reason's stable snake_case name ("loopback", "link_local", ...), or
+// "reason(N)" for a value that is not one of the constants.
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// ParseReason returns the reason whose String is s. It reports false, with Global, when s names
+// no reason.
+func ParseReason(s string) (Reason, bool) {
+	for i, name := range reasonNames {
+		if name == s {
+			return Reason(i), true
+		}
+	}
+	return Global, false
+}
+
+// MarshalText implements encoding.TextMarshaler with the reason's String.
+func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler; it accepts the names String returns.
+func (r *Reason) UnmarshalText(text []byte) error {
+	p, ok := ParseReason(string(text))
+	if !ok {
+		return fmt.Errorf("netguard: unknown address reason %q", text)
+	}
+	*r = p
+	return nil
+}
 
 // Verdict is what the address rules say about one address or name.
 type Verdict struct {
@@ -71,12 +123,31 @@ func (l Local) Contains(a netip.Addr) bool {
 // globally reachable, IPv4 multicast and reserved space, IPv6 outside 2000::/3, cloud metadata
 // addresses, and the machine's own addresses in own. IPv6 forms that embed an IPv4 address
 // are judged by the embedded address.
-func Classify(a netip.Addr, own Local) Verdict { return Verdict{} }
-
-// ClassifyName judges a canonical DNS name (see package host) by name alone: localhost and
-// *.localhost are Loopback, cloud metadata names are Metadata, local-network names are Private,
-// special-use names are SpecialName; everything else is Global.
-func ClassifyName(name string) Verdict { return Verdict{} }
+//
+// In order: a cloud metadata address is Metadata; the most specific registry block decides if
+// it is not globally reachable, then multicast, then (IPv6) space outside 2000::/3; an address
+// no rule denies is OwnAddress when own contains it, else Global.
+//
+// The embedding forms (Verdict.Embedded says which IPv4 address decided): IPv4-mapped
+// ::ffff:a.b.c.d and NAT64 64:ff9b::/96 get the IPv4 address's verdict, and so does 6to4
+// 2002::/16; deprecated IPv4-compatible ::a.b.c.d and local-use NAT64 64:ff9b:1::/48 get it
+// when it is not Global and are Reserved and SpecialPurpose otherwise; Teredo 2001::/32 gets the
+// client's verdict, or the server's when only the server is not Global.
+//
+// Zones are ignored. The zero Addr, which is no address, is Unspecified.
+func Classify(a netip.Addr, own Local) Verdict {
+	a = a.WithZone("")
+	switch {
+	case a.Is4():
+		return classify4(a, own)
+	case a.Is4In6():
+		v4 := a.Unmap()
+		return embed(classify4(v4, own), v4)
+	case a.Is6():
+		return classify6(a, own)
+	}
+	return Verdict{Reason: Unspecified, BlockName: "invalid address"}
+}
 
 // LoopbackAddrs are the addresses a Loopback name stands for; such names are never resolved.
 var LoopbackAddrs = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
