@@ -160,7 +160,7 @@ func (d *decoder) decodeFile(data []byte) *File {
 	}
 	if !codemodeSet {
 		f.Codemode.Spec = DefaultCodemodeSpec()
-		p, err := compilePolicy(f.Codemode.Spec)
+		p, err := policy.Compile(f.Codemode.Spec)
 		if err != nil {
 			d.errorf(root, "codemode", "the default code-mode policy does not compile: %v; report this as a bug", err)
 		}

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,32 +15,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/errors/*.err from the current output")
-
-// TestMain decodes with a stand-in for policy.Compile that accepts every entry while the real
-// one cannot judge entries yet (internal/policy and internal/host are written in parallel); the
-// tests of entry errors skip until then.
-func TestMain(m *testing.M) {
-	if !policyWorks() {
-		fmt.Fprintln(os.Stderr, "config: policy.Compile cannot judge entries yet: decoding with a stand-in that accepts every entry; the entry-error tests skip")
-		compilePolicy = func(policy.Spec) (*policy.Policy, error) { return &policy.Policy{}, nil }
-	}
-	os.Exit(m.Run())
-}
-
-// policyWorks reports whether policy.Compile accepts good entries and refuses bad ones.
-func policyWorks() bool {
-	_, good := policy.Compile(policy.Spec{Allow: []string{"api.example.com", ".example.com:443", "192.0.2.1", "10.0.0.0/8"}})
-	_, bad := policy.Compile(policy.Spec{Allow: []string{"*", "api.*.example.com"}})
-	return good == nil && bad != nil
-}
-
-// requirePolicy skips tests whose expectations need policy.Compile to judge entries.
-func requirePolicy(t *testing.T) {
-	t.Helper()
-	if !policyWorks() {
-		t.Skip("waiting on policy.Compile (and host.Parse) to judge entries")
-	}
-}
 
 func TestParseFull(t *testing.T) {
 	f, err := Load("testdata/valid/full.yaml")
@@ -406,7 +379,6 @@ func TestExamples(t *testing.T) {
 // all of them at once, in the allow lists of servers and code mode, for entries a template or a
 // profile produced too; deny lists take what allow lists refuse.
 func TestEntryErrors(t *testing.T) {
-	requirePolicy(t)
 	_, err := Load("testdata/policy/entries.yaml")
 	if err == nil {
 		t.Fatal("no error")

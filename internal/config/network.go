@@ -323,14 +323,10 @@ func (d *decoder) importProfile(ns *netSection, f field, owner string) {
 	}
 }
 
-// compilePolicy is policy.Compile; tests of decoding replace it while internal/policy (or
-// what it depends on) cannot compile entries yet.
-var compilePolicy = policy.Compile
-
 // compile compiles a decoded section and reports every bad entry at its own line. at and path
 // name the section's owner, for errors no entry explains.
 func (d *decoder) compile(ns netSection, at *yaml.Node, path string) *policy.Policy {
-	p, err := compilePolicy(ns.spec)
+	p, err := policy.Compile(ns.spec)
 	if err == nil {
 		return p
 	}

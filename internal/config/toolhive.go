@@ -239,7 +239,7 @@ func (d *profileDecoder) ports(f field) []int {
 
 // check compiles the profile's entries and reports each bad host once, at its line.
 func (d *profileDecoder) check(srcs []entrySrc) {
-	_, err := compilePolicy(d.spec)
+	_, err := policy.Compile(d.spec)
 	if err == nil {
 		return
 	}

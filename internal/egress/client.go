@@ -126,7 +126,7 @@ func (g *Guard) checkScheme(u *url.URL) error {
 		return nil
 	}
 	d := policy.Decision{Reason: policy.ReasonUnsupportedScheme, Rule: ruleScheme,
-		Detail: fmt.Sprintf("%s: scheme %q", u.Redacted(), u.Scheme)}
+		Detail: fmt.Sprintf("%s: scheme %q; airlock fetches only http:// and https:// URLs", u.Redacted(), u.Scheme)}
 	r := Result{}
 	raw := u.Hostname()
 	g.audit(d, r, raw)

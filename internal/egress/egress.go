@@ -139,17 +139,17 @@ func (g *Guard) check(ctx context.Context, hostport string) (d policy.Decision, 
 	default:
 		addrs, err := g.resolver().LookupNetIP(ctx, "ip", h.Name+".")
 		if err != nil {
-			return policy.Decision{Reason: policy.ReasonUnresolvable, Rule: ruleDNS, Detail: err.Error()}, r, hs
+			return policy.Decision{Reason: policy.ReasonUnresolvable, Rule: ruleDNS, Detail: err.Error() + "; check the name, or pin its address"}, r, hs
 		}
 		if r.Addrs = clean(addrs); len(r.Addrs) == 0 {
-			return policy.Decision{Reason: policy.ReasonUnresolvable, Rule: ruleDNS, Detail: h.Name + " has no addresses"}, r, hs
+			return policy.Decision{Reason: policy.ReasonUnresolvable, Rule: ruleDNS, Detail: h.Name + " has no addresses; check the name, or pin its address"}, r, hs
 		}
 	}
 	return p.DecideAddrs(h, r.Port, r.Addrs, g.local()), r, hs
 }
 
 func invalid(reason policy.Reason, detail string) policy.Decision {
-	return policy.Decision{Reason: reason, Rule: ruleTarget, Detail: detail}
+	return policy.Decision{Reason: reason, Rule: ruleTarget, Detail: detail + "; give a DNS name or an IP address, and a port from 1 to 65535"}
 }
 
 // Rules of the decisions egress makes itself, before or instead of the policy.

@@ -421,10 +421,10 @@ func TestBlockedErrorMessage(t *testing.T) {
 		target string
 		want   []string
 	}{
-		{"169.254.169.254:80", []string{"airlock: blocked 169.254.169.254:80: a cloud metadata address (rule: address:metadata)", "never"}},
-		{"rebind.example.com:443", []string{"airlock: blocked rebind.example.com:443: a private network address (rule: address:private)", "10.0.0.1", "allow_private_ips"}},
-		{"nowhere.example.org:443", []string{"airlock: blocked nowhere.example.org:443: the name did not resolve", "not pinned", "pin its address"}},
-		{"[::1]:22", []string{"airlock: blocked [::1]:22: a loopback address", "allow_localhost"}},
+		{"169.254.169.254:80", []string{"airlock: blocked 169.254.169.254:80 (metadata, rule: address:metadata)", "cloud metadata address", "never allows it through a name"}},
+		{"rebind.example.com:443", []string{"airlock: blocked rebind.example.com:443 (private, rule: address:private)", "resolves to 10.0.0.1", "allow_private_ips", "rebinding"}},
+		{"nowhere.example.org:443", []string{"airlock: blocked nowhere.example.org:443 (unresolvable, rule: dns)", "not pinned", "pin its address"}},
+		{"[::1]:22", []string{"airlock: blocked [::1]:22 (loopback, rule: address:loopback)", "allow_localhost"}},
 	} {
 		_, err := g.DialContext(context.Background(), "tcp", tt.target)
 		if err == nil {
@@ -435,13 +435,6 @@ func TestBlockedErrorMessage(t *testing.T) {
 				t.Errorf("%s: message %q does not contain %q", tt.target, err, w)
 			}
 		}
-	}
-	// Without a policy Detail, the message still names the address and a fix.
-	e := &BlockedError{Host: "db.example.com", Port: 5432, Decision: policy.Decision{
-		Reason: "private", Rule: "address:private", Addr: privateAddr}}
-	want := "airlock: blocked db.example.com:5432: resolves to 10.0.0.1, a private network address (rule: address:private); set allow_private_ips"
-	if !strings.HasPrefix(e.Error(), want) {
-		t.Errorf("message %q, want it to start %q", e.Error(), want)
 	}
 }
 

@@ -219,13 +219,14 @@ func (p *Policy) noMatch(h host.Host, port uint16) Decision {
 	if len(p.spec.Allow) == 0 && !p.spec.AllowPublicInternet {
 		d.Detail = "the policy allows nothing"
 	} else {
-		d.Detail = "no allow entry matches " + hostPort(h, port)
+		d.Detail = "no allow entry matches " + HostPort(h, port)
 	}
-	d.Detail += "; to grant it, add the allow entry \"" + hostPort(h, port) + "\""
+	d.Detail += "; to grant it, add the allow entry \"" + HostPort(h, port) + "\""
 	return d
 }
 
-func hostPort(h host.Host, port uint16) string {
+// HostPort writes h and port as a destination: "example.com:443", "[2001:db8::1]:443".
+func HostPort(h host.Host, port uint16) string {
 	ps := strconv.Itoa(int(port))
 	if h.IsIP() && h.Addr.Is6() {
 		return "[" + h.Addr.String() + "]:" + ps
@@ -268,6 +269,9 @@ func addrDetail(h host.Host, a netip.Addr, v netguard.Verdict, literal bool) str
 		what = "not a public address"
 	}
 	s := a.String() + " is " + what
+	if !literal {
+		s = h.Name + " resolves to " + a.String() + ", " + what
+	}
 	if v.Block.IsValid() {
 		s += " (" + v.Block.String()
 		if v.BlockName != "" {
@@ -277,9 +281,6 @@ func addrDetail(h host.Host, a netip.Addr, v netguard.Verdict, literal bool) str
 	}
 	if v.Embedded.IsValid() {
 		s += "; it embeds the IPv4 address " + v.Embedded.String()
-	}
-	if !literal {
-		s = h.Name + " resolves to " + s
 	}
 	return s + "; " + grantHint(v.Reason)
 }
@@ -298,13 +299,14 @@ func nameDetail(name string, r netguard.Reason) string {
 	return name + " is not a public name"
 }
 
-// Message is the decision in one sentence for a user: what happened, why, what to change.
-func (d Decision) Message(h host.Host, port uint16) string {
+// Message is the decision in one sentence for a user: what happened to dest ("host:port"), why,
+// and what would change it.
+func (d Decision) Message(dest string) string {
 	verb := "blocked"
 	if d.Allow {
 		verb = "allowed"
 	}
-	s := verb + " " + hostPort(h, port) + " (" + string(d.Reason)
+	s := verb + " " + dest + " (" + string(d.Reason)
 	if d.Rule != "" {
 		s += ", rule: " + d.Rule
 	}

@@ -352,7 +352,7 @@ func TestMessageTeaches(t *testing.T) {
 	p := mustCompile(t, Spec{Allow: []string{"app.example.com"}})
 	h := mustHost(t, "169.254.169.254")
 	d := p.Decide(h, 80)
-	msg := d.Message(h, 80)
+	msg := d.Message(HostPort(h, 80))
 	for _, want := range []string{"blocked", "169.254.169.254:80", "add the allow entry"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q lacks %q", msg, want)
@@ -360,7 +360,7 @@ func TestMessageTeaches(t *testing.T) {
 	}
 	pub := mustCompile(t, Spec{AllowPublicInternet: true})
 	d = pub.Decide(h, 80)
-	msg = d.Message(h, 80)
+	msg = d.Message(HostPort(h, 80))
 	for _, want := range []string{"metadata", "never allows it through a name"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q lacks %q", msg, want)
