@@ -1,0 +1,12 @@
+// Command airlock gives MCP servers and agent-written code exactly the network they were granted.
+package main
+
+import (
+	"os"
+
+	"github.com/airlock-sh/airlock/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
