@@ -101,8 +101,10 @@ const (
 func addSyntaxError(l *errorList, data []byte, err error) {
 	line, msg := syntaxError(err)
 	if lines := bytes.SplitAfter(data, []byte("\n")); len(lines) <= maxSyntaxSearchLines && len(data) <= maxSyntaxSearchBytes {
-		prefix := bytes.Join(lines[:max(line-1, 0)], nil)
-		for n := max(line-1, 0); n < len(lines); n++ {
+		// yaml.v3 counts a lone "\r" as a line break too, so its line may lie past the "\n" lines.
+		first := min(max(line-1, 0), len(lines))
+		prefix := bytes.Join(lines[:first], nil)
+		for n := first; n < len(lines); n++ {
 			prefix = append(prefix, lines[n]...)
 			if _, _, err := decodeYAML(prefix); err != nil && err != io.EOF {
 				if _, m := syntaxError(err); m == msg {

@@ -200,7 +200,7 @@ func TestCheckAuditEvents(t *testing.T) {
 	wants := []want{
 		{"egress_allowed", "allow", "api.example.com", "93.184.216.34", "api.example.com", "allowed_by_entry"},
 		{"egress_blocked", "deny", "rebind.example.com", "10.0.0.1", "address:private", "private"},
-		{"egress_blocked", "deny", "127.0.0.1", "127.0.0.1", "", "no_matching_allow"},
+		{"egress_blocked", "deny", "127.0.0.1", "127.0.0.1", "address:loopback", "loopback"},
 		{"egress_blocked", "deny", "bad host", "", "target", "invalid_target"},
 	}
 	for i, w := range wants {

@@ -16,6 +16,9 @@ type Policy struct {
 	idx  index
 }
 
+// denyAll is the empty policy, which a nil *Policy behaves as.
+var denyAll = &Policy{}
+
 // Compile checks and compiles spec. Every bad entry is reported as an *EntryError (joined with
 // errors.Join when there are several), so a loader can point at each one.
 func Compile(spec Spec) (*Policy, error) {
@@ -58,11 +61,16 @@ func validateLimits(l Limits) error {
 	return nil
 }
 
-// Spec returns the policy as it was written.
-func (p *Policy) Spec() Spec { return p.spec }
+// Spec returns the policy as it was written. A nil policy is the empty Spec.
+func (p *Policy) Spec() Spec {
+	if p == nil {
+		return Spec{}
+	}
+	return p.spec
+}
 
 // Limits returns the policy's limits.
-func (p *Policy) Limits() Limits { return p.spec.Limits }
+func (p *Policy) Limits() Limits { return p.Spec().Limits }
 
 // Decide is the first stage: the verdict on a destination by its name or IP literal and port,
 // before any resolution. A deny is final: a denied name must not be resolved. An allow is
@@ -71,7 +79,7 @@ func (p *Policy) Limits() Limits { return p.spec.Limits }
 // applies every address rule except the machine's own addresses, which only the caller knows.)
 func (p *Policy) Decide(h host.Host, port uint16) Decision {
 	if p == nil {
-		return Decision{Reason: ReasonNoMatchingAllow, Rule: "default", Detail: "no policy: everything is denied"}
+		p = denyAll
 	}
 	if port == 0 {
 		return Decision{Reason: ReasonInvalidPort, Rule: "port", Detail: "port 0 is not a destination"}
@@ -81,9 +89,11 @@ func (p *Policy) Decide(h host.Host, port uint16) Decision {
 	}
 	if h.IsIP() {
 		d := p.decideLiteral(h.Addr.Unmap().WithZone(""), port)
-		if !d.Allow {
+		if !d.Allow && d.Reason != ReasonNoMatchingAllow {
 			return d
 		}
+		// The address rules go first even when no entry matches: a denied metadata or
+		// loopback address is reported as such, never with advice to allow it.
 		return p.decideAddr(h, port, h.Addr, netguard.Local{}, d)
 	}
 	if h.Name == "" {
@@ -98,7 +108,7 @@ func (p *Policy) Decide(h host.Host, port uint16) Decision {
 	} else if p.spec.AllowPublicInternet {
 		d = Decision{Allow: true, Reason: ReasonPublicInternet, Rule: "allow_public_internet"}
 	} else {
-		return p.noMatch(h, port)
+		d = p.noMatch(h, port) // the name rules below still speak first
 	}
 	v := netguard.ClassifyName(h.Name)
 	switch v.Reason {

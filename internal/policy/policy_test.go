@@ -248,9 +248,13 @@ func TestDenyWins(t *testing.T) {
 func TestEmptyPolicyDeniesEverything(t *testing.T) {
 	var nilPolicy *Policy
 	for _, p := range []*Policy{mustCompile(t, Spec{}), nilPolicy} {
-		for _, target := range []string{"example.com", "8.8.8.8", "localhost", "[2606:4700::1111]"} {
-			if d := decide(t, p, target, 443); d.Allow || d.Reason != ReasonNoMatchingAllow {
-				t.Errorf("%s: %+v", target, d)
+		for target, reason := range map[string]Reason{
+			"example.com": ReasonNoMatchingAllow, "8.8.8.8": ReasonNoMatchingAllow,
+			"[2606:4700::1111]": ReasonNoMatchingAllow, "localhost": "loopback", "127.0.0.1": "loopback",
+			"169.254.169.254": "metadata", "metadata.google.internal": "metadata",
+		} {
+			if d := decide(t, p, target, 443); d.Allow || d.Reason != reason {
+				t.Errorf("%s: %+v, want reason %s", target, d, reason)
 			}
 		}
 	}
@@ -350,20 +354,24 @@ func TestInvalidPort(t *testing.T) {
 
 func TestMessageTeaches(t *testing.T) {
 	p := mustCompile(t, Spec{Allow: []string{"app.example.com"}})
-	h := mustHost(t, "169.254.169.254")
-	d := p.Decide(h, 80)
-	msg := d.Message(HostPort(h, 80))
-	for _, want := range []string{"blocked", "169.254.169.254:80", "add the allow entry"} {
+	pub := mustCompile(t, Spec{AllowPublicInternet: true})
+	public, meta := mustHost(t, "93.184.216.34"), mustHost(t, "169.254.169.254")
+	msg := p.Decide(public, 80).Message(HostPort(public, 80))
+	for _, want := range []string{"blocked", "93.184.216.34:80", `add the allow entry "93.184.216.34:80"`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q lacks %q", msg, want)
 		}
 	}
-	pub := mustCompile(t, Spec{AllowPublicInternet: true})
-	d = pub.Decide(h, 80)
-	msg = d.Message(HostPort(h, 80))
-	for _, want := range []string{"metadata", "never allows it through a name"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("message %q lacks %q", msg, want)
+	// A metadata address is reported as such under any policy, never with advice to allow it.
+	for _, pol := range []*Policy{p, pub} {
+		msg := pol.Decide(meta, 80).Message(HostPort(meta, 80))
+		for _, want := range []string{"metadata", "never allows it through a name"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("message %q lacks %q", msg, want)
+			}
+		}
+		if strings.Contains(msg, "add the allow entry") {
+			t.Errorf("message %q advises allowing a metadata address", msg)
 		}
 	}
 }
