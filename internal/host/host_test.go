@@ -2,13 +2,8 @@ package host
 
 import (
 	"errors"
-	"go/parser"
-	"go/token"
 	"math/rand/v2"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -339,44 +334,5 @@ func TestHostString(t *testing.T) {
 	err := &Error{Input: "a\nb", Msg: "contains a control character"}
 	if got, want := err.Error(), `host "a\nb": contains a control character`; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
-	}
-}
-
-// TestPackageHygiene: the package has a doc comment and stays pure (no I/O packages).
-func TestPackageHygiene(t *testing.T) {
-	forbidden := map[string]bool{
-		"os": true, "os/exec": true, "syscall": true, "net": true, "net/http": true, "io": true,
-		"io/fs": true, "io/ioutil": true, "log": true, "log/slog": true, "bufio": true,
-	}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	hasDoc := false
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := parser.ParseFile(fset, name, src, parser.ParseComments|parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Doc != nil && strings.HasPrefix(f.Doc.Text(), "Package host ") {
-			hasDoc = true
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if forbidden[path] {
-				t.Errorf("%s imports %q; package host must do no I/O", name, path)
-			}
-		}
-	}
-	if !hasDoc {
-		t.Error("package host has no package doc comment starting with \"Package host \"")
 	}
 }

@@ -1,0 +1,174 @@
+package conventions
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/airlock-sh/airlock"
+
+// pkg is one Go package of the repository, read from its non-test files.
+type pkg struct {
+	dir     string // relative to the repository root, e.g. "internal/egress"
+	name    string
+	doc     bool
+	imports map[string][]string // import path -> files importing it
+	files   map[string]*ast.File
+	fset    *token.FileSet
+}
+
+func loadPackages(t *testing.T) []*pkg {
+	t.Helper()
+	root := filepath.Join("..", "..")
+	var pkgs []*pkg
+	for _, top := range []string{"internal", "cmd"} {
+		err := filepath.WalkDir(filepath.Join(root, top), func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() || d.Name() == "testdata" {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			rel, _ := filepath.Rel(root, path)
+			p := &pkg{dir: filepath.ToSlash(rel), imports: map[string][]string{}, files: map[string]*ast.File{}, fset: token.NewFileSet()}
+			entries, err := os.ReadDir(path)
+			if err != nil {
+				return err
+			}
+			for _, e := range entries {
+				n := e.Name()
+				if e.IsDir() || !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") {
+					continue
+				}
+				f, err := parser.ParseFile(p.fset, filepath.Join(path, n), nil, parser.ParseComments)
+				if err != nil {
+					return err
+				}
+				if hasBuildIgnore(f) {
+					continue // generators (//go:build ignore) are not part of the package
+				}
+				p.name = f.Name.Name
+				p.files[n] = f
+				if f.Doc != nil && strings.HasPrefix(f.Doc.Text(), "Package "+f.Name.Name+" ") ||
+					f.Doc != nil && f.Name.Name == "main" && strings.HasPrefix(f.Doc.Text(), "Command ") {
+					p.doc = true
+				}
+				for _, im := range f.Imports {
+					ip, _ := strconv.Unquote(im.Path.Value)
+					p.imports[ip] = append(p.imports[ip], n)
+				}
+			}
+			if len(p.files) > 0 {
+				pkgs = append(pkgs, p)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(pkgs) < 5 {
+		t.Fatalf("found only %d packages; is the test running from internal/conventions?", len(pkgs))
+	}
+	return pkgs
+}
+
+func hasBuildIgnore(f *ast.File) bool {
+	for _, cg := range f.Comments {
+		for _, c := range cg.List {
+			if strings.HasPrefix(c.Text, "//go:build") && strings.Contains(c.Text, "ignore") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestEveryPackageHasADocComment(t *testing.T) {
+	for _, p := range loadPackages(t) {
+		if !p.doc {
+			t.Errorf("%s: no package doc comment (\"// Package %s ...\" or \"// Command ...\" for main)", p.dir, p.name)
+		}
+	}
+}
+
+// TestDependencyDirections enforces DESIGN.md: pure packages import no I/O, nothing imports
+// cli but cmd/airlock, and the pure packages never import the ones that do I/O.
+func TestDependencyDirections(t *testing.T) {
+	pure := map[string]bool{"internal/host": true, "internal/netguard": true, "internal/policy": true}
+	io := []string{"os", "os/exec", "io", "io/fs", "io/ioutil", "bufio", "net", "net/http", "log", "log/slog", "syscall", "golang.org/x/sys/unix"}
+	for _, p := range loadPackages(t) {
+		for ip, files := range p.imports {
+			if pure[p.dir] {
+				for _, bad := range io {
+					if ip == bad {
+						t.Errorf("%s is pure but %v import %q", p.dir, files, ip)
+					}
+				}
+				if strings.HasPrefix(ip, module+"/internal/") && !pure[strings.TrimPrefix(ip, module+"/")] {
+					t.Errorf("%s is pure but %v import %q", p.dir, files, ip)
+				}
+			}
+			if ip == module+"/internal/cli" && p.dir != "cmd/airlock" {
+				t.Errorf("%s imports internal/cli (%v); only cmd/airlock may", p.dir, files)
+			}
+		}
+	}
+}
+
+// The identifiers that open a connection or carry a default client that does. Outside
+// internal/egress no production code may use them: the guarded dialer is the one way out.
+var dialers = map[string][]string{
+	"net":                    {"Dial", "DialTimeout", "DialTCP", "DialUDP", "DialIP", "DialUnix", "Dialer"},
+	"net/http":               {"DefaultClient", "DefaultTransport", "Get", "Head", "Post", "PostForm", "Transport", "Client"},
+	"crypto/tls":             {"Dial", "DialWithDialer", "Dialer"},
+	"syscall":                {"Connect"},
+	"golang.org/x/sys/unix":  {"Connect"},
+	"golang.org/x/net/proxy": {"Dial", "FromEnvironment", "SOCKS5"},
+}
+
+func TestOneWayToTheNetwork(t *testing.T) {
+	allowed := map[string]bool{"internal/egress": true}
+	for _, p := range loadPackages(t) {
+		if allowed[p.dir] {
+			continue
+		}
+		for name, f := range p.files {
+			local := map[string]string{} // the name a file gives an import -> its path
+			for _, im := range f.Imports {
+				ip, _ := strconv.Unquote(im.Path.Value)
+				n := ip[strings.LastIndex(ip, "/")+1:]
+				if im.Name != nil {
+					n = im.Name.Name
+				}
+				local[n] = ip
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				x, ok := sel.X.(*ast.Ident)
+				if !ok {
+					return true
+				}
+				for _, id := range dialers[local[x.Name]] {
+					if sel.Sel.Name == id {
+						t.Errorf("%s/%s:%d: %s.%s opens a connection outside internal/egress; use egress.Guard.DialContext or egress.NewClient",
+							p.dir, name, p.fset.Position(sel.Pos()).Line, local[x.Name], id)
+					}
+				}
+				return true
+			})
+		}
+	}
+}
