@@ -59,7 +59,8 @@ documentation and other non-global IANA blocks, IPv4 embedded in IPv6 (mapped,
 NAT64, 6to4, Teredo), this machine's own addresses and cloud metadata addresses are
 denied. If any address of a name is denied, the name is denied (DNS rebinding).
 --allow-private-ips and --allow-localhost lift the private and loopback rules; an
-explicit IP or CIDR allow entry grants its range. Metadata addresses are never
+explicit IP or CIDR allow entry grants its range, and an exact entry for localhost
+(localhost:3000) grants loopback for that name. Metadata addresses are never
 reachable through a name.
 
 Exit status: 0 when every target is allowed, 1 when any is denied, 2 on bad flags,

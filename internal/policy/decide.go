@@ -103,7 +103,8 @@ func (p *Policy) Decide(h host.Host, port uint16) Decision {
 		return deniedBy(e, netip.Addr{})
 	}
 	var d Decision
-	if e := p.idx.matchName(AllowList, h.Name, port); e != nil {
+	e := p.idx.matchName(AllowList, h.Name, port)
+	if e != nil {
 		d = Decision{Allow: true, Reason: ReasonAllowedByEntry, Rule: e.raw}
 	} else if p.spec.AllowPublicInternet {
 		d = Decision{Allow: true, Reason: ReasonPublicInternet, Rule: "allow_public_internet"}
@@ -119,7 +120,9 @@ func (p *Policy) Decide(h host.Host, port uint16) Decision {
 			return d // an explicit entry may name a special-use name (tests, .onion via a gateway)
 		}
 	case netguard.Loopback:
-		if p.spec.AllowLocalhost {
+		// localhost is never resolved, so an entry naming it exactly is as explicit a grant
+		// as "127.0.0.1"; DecideAddrs honours it for the loopback addresses.
+		if p.spec.AllowLocalhost || (e != nil && e.kind == kindExact) {
 			return d
 		}
 	case netguard.Private:
@@ -160,10 +163,15 @@ func (p *Policy) DecideAddrs(h host.Host, port uint16, addrs []netip.Addr, own n
 	if len(addrs) == 0 {
 		return Decision{Reason: ReasonUnresolvable, Rule: "resolve", Detail: h.String() + " has no addresses"}
 	}
+	// Decide let a loopback name through only with allow_localhost or an exact entry naming it.
+	loopbackName := !h.IsIP() && netguard.ClassifyName(h.Name).Reason == netguard.Loopback
 	denied := 0
 	var first Decision
 	for _, a := range addrs {
 		ad := p.decideAddr(h, port, a, own, d)
+		if !ad.Allow && loopbackName && ad.Reason == Reason(netguard.Loopback.String()) {
+			ad = d
+		}
 		if !ad.Allow {
 			if denied == 0 {
 				first = ad
