@@ -5,8 +5,10 @@ import (
 	"os"
 
 	"github.com/airlock-sh/airlock/internal/cli"
+	"github.com/airlock-sh/airlock/internal/sandbox"
 )
 
 func main() {
+	sandbox.HelperMain() // when this process is airlock run's in-namespace helper, it never returns
 	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

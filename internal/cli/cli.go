@@ -15,6 +15,9 @@ const (
 	exitOK     = 0
 	exitDenied = 1 // a destination was denied (check)
 	exitUsage  = 2 // bad flags, targets, entries or config
+	// exitRunFailed is airlock run's own failure (the sandbox could not be set up, the command
+	// could not be started), kept apart from the command's exit codes as docker run and env do.
+	exitRunFailed = 125
 )
 
 // exitError carries an exit code out of a cobra command; its message (if any) has already been
@@ -70,6 +73,6 @@ Start with 'airlock check --help' to see how destinations are judged.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%v\nRun '%s --help' for usage.", err, c.CommandPath())
 	})
-	root.AddCommand(newCheckCmd())
+	root.AddCommand(newCheckCmd(), newProxyCmd(), newRunCmd())
 	return root
 }

@@ -3,32 +3,48 @@
 package policy
 
 import (
+	"encoding/json"
 	"net/netip"
 	"time"
 )
 
 // Spec is a network policy as written by a user (config file, flags, ToolHive profile), before
-// it is compiled. The zero value denies everything.
+// it is compiled. The zero value denies everything. Its JSON form uses the config file's key
+// names.
 type Spec struct {
-	Allow []string
-	Deny  []string
+	Allow []string `json:"allow"`
+	Deny  []string `json:"deny"`
 	// AllowPrivateIPs grants RFC 1918, unique-local, CGNAT addresses and local-network names.
-	AllowPrivateIPs bool
+	AllowPrivateIPs bool `json:"allow_private_ips"`
 	// AllowLocalhost grants loopback addresses, localhost names and this machine's own addresses.
-	AllowLocalhost bool
+	AllowLocalhost bool `json:"allow_localhost"`
 	// AllowPublicInternet allows every destination on any port whose addresses are all globally
 	// reachable (the code-mode default); the address rules and deny entries still apply.
-	AllowPublicInternet bool
-	Limits              Limits
+	AllowPublicInternet bool   `json:"allow_public_internet"`
+	Limits              Limits `json:"limits"`
 }
 
 // Limits bound what one connection or request may do. A zero field means "no limit set": the
 // component enforcing it applies its own documented default.
 type Limits struct {
-	MaxRequestSize  int64         // bytes
-	MaxResponseSize int64         // bytes
-	Timeout         time.Duration // whole request or connection set-up
-	MaxConnections  int           // concurrent connections
+	MaxRequestSize  int64         `json:"max_request_size"`  // bytes
+	MaxResponseSize int64         `json:"max_response_size"` // bytes
+	Timeout         time.Duration `json:"-"`                 // whole request or connection set-up
+	MaxConnections  int           `json:"max_connections"`   // concurrent connections
+}
+
+// MarshalJSON writes the limits with the config file's key names; timeout as a duration
+// string ("30s"), or "" when unset.
+func (l Limits) MarshalJSON() ([]byte, error) {
+	type plain Limits
+	t := ""
+	if l.Timeout > 0 {
+		t = l.Timeout.String()
+	}
+	return json.Marshal(struct {
+		plain
+		Timeout string `json:"timeout"`
+	}{plain(l), t})
 }
 
 // List says which list an entry belongs to.
