@@ -123,7 +123,7 @@ func (g *Guard) check(ctx context.Context, hostport string) (d policy.Decision, 
 	r.Host = h
 	p := g.Policy()
 	if p == nil {
-		return policy.Decision{Reason: policy.ReasonNoMatchingAllow, Rule: "default", Detail: "no policy is loaded"}, r, hs
+		return policy.Decision{Reason: policy.ReasonNoMatchingAllow, Rule: "default", Detail: "no policy applies to this destination's client, and without one everything is denied"}, r, hs
 	}
 	if h.IsIP() {
 		r.Addrs = []netip.Addr{h.Addr.Unmap()}
