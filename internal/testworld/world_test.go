@@ -60,11 +60,16 @@ func get(t *testing.T, w *testworld.World, addr string) (string, error) {
 	return string(body), err
 }
 
+// ip runs iproute2 and returns its standard output only: ip warns on standard error about other
+// worlds' namespaces that come and go meanwhile ("Peer netns reference is invalid").
 func ip(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("ip", args...).CombinedOutput()
+	var stderr strings.Builder
+	cmd := exec.Command("ip", args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, stderr.String())
 	}
 	return string(out)
 }
