@@ -14,17 +14,13 @@ import (
 func main() {
 	n := flag.Int("n", 200, "runs of each command")
 	flag.Parse()
-	args := flag.Args()
-	if len(args) < 4 || args[0] != "--" {
+	args := flag.Args() // flag.Parse consumed the first "--"
+	i := slices.Index(args, "--")
+	if i < 1 || i == len(args)-1 {
 		fmt.Fprintln(os.Stderr, "usage: timeit -n N -- CMD1 ARGS... -- CMD2 ARGS...")
 		os.Exit(2)
 	}
-	i := slices.Index(args[1:], "--") + 1
-	if i == 0 {
-		fmt.Fprintln(os.Stderr, "usage: timeit -n N -- CMD1 ARGS... -- CMD2 ARGS...")
-		os.Exit(2)
-	}
-	cmds := [][]string{args[1:i], args[i+1:]}
+	cmds := [][]string{args[:i], args[i+1:]}
 	times := make([][]time.Duration, 2)
 	for r := 0; r < *n; r++ {
 		for c, argv := range cmds {

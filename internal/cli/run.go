@@ -223,10 +223,6 @@ func runRun(ctx context.Context, f *runFlags, args []string, stdout, stderr io.W
 		enc.SetIndent("", "  ")
 		return enc.Encode(plan)
 	}
-	if err := sandbox.Preflight(ctx); err != nil {
-		return &exitError{code: exitRunFailed, msg: "cannot isolate the command, so it was not started: " + err.Error()}
-	}
-
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var sink audit.Sink = audit.NewJSONWriter(stderr)
 	if f.logPath != "" {
@@ -286,7 +282,9 @@ func runRun(ctx context.Context, f *runFlags, args []string, stdout, stderr io.W
 	if err != nil {
 		var se *sandbox.Error
 		if errors.As(err, &se) {
-			return &exitError{code: exitRunFailed, msg: "the command was not started: " + err.Error()}
+			// Run reports why the sandbox could not be built (step, errno, cause, fix) and never
+			// starts the command unisolated; no separate preflight run is needed.
+			return &exitError{code: exitRunFailed, msg: "cannot isolate the command, so it was not started: " + err.Error()}
 		}
 		return &exitError{code: exitRunFailed, msg: fmt.Sprintf("run %s: %v", plan.Command[0], err)}
 	}
