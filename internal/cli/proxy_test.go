@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/airlock-sh/airlock/internal/config"
 )
 
 // syncBuffer is a bytes.Buffer safe for the proxy's goroutines to write while the test reads.
@@ -168,5 +171,37 @@ func TestProxyCommandUsageErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tt.want)
 			}
 		})
+	}
+}
+
+// TestReloaderForcedAndChanged covers what SIGHUP does (a forced reload, even of an unchanged
+// file) next to the periodic check (only a changed file), and that a bad file is never applied.
+func TestReloaderForcedAndChanged(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "airlock.yaml")
+	good := []byte("version: 1\nservers:\n  web:\n    command: web\n")
+	if err := os.WriteFile(path, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logBuf syncBuffer
+	applied := 0
+	r := &reloader{path: path, log: slog.New(slog.NewJSONHandler(&logBuf, nil)), last: good,
+		apply: func(*config.File) { applied++ }}
+
+	r.reload(false)
+	if applied != 0 {
+		t.Fatalf("an unchanged file was applied by the periodic check")
+	}
+	r.reload(true)
+	if applied != 1 {
+		t.Fatalf("SIGHUP did not reload an unchanged file (applied %d)", applied)
+	}
+	if err := os.WriteFile(path, []byte("version: 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.reload(false)
+	r.reload(true)
+	if applied != 1 || !strings.Contains(logBuf.String(), "config reload refused") {
+		t.Fatalf("a bad file: applied %d, log %s", applied, logBuf.String())
 	}
 }
