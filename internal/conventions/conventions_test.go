@@ -125,8 +125,54 @@ func TestDependencyDirections(t *testing.T) {
 	}
 }
 
+// testSupport are the packages that exist to serve tests (a real DNS server, sealed network
+// namespaces). Only _test.go files may import them, and they may open connections: a test's
+// client of its own loopback server, or of a host in its own test world.
+var testSupport = map[string]bool{"internal/testdns": true, "internal/testworld": true}
+
+// testOnly are the packages that hold only tests: their non-test files carry nothing but the
+// package doc, so nothing can import them.
+var testOnly = map[string]bool{"internal/conventions": true, "internal/escape": true, "internal/mcptest": true}
+
+// TestTestSupportOnlyInTests: no production package imports a test-support package, so that
+// nothing test-only (a DNS server that answers what a test says, a dialer exempt from the rule
+// below) ever reaches the binary.
+func TestTestSupportOnlyInTests(t *testing.T) {
+	found := map[string]bool{}
+	for _, p := range loadPackages(t) {
+		found[p.dir] = true
+		if testOnly[p.dir] {
+			for name, f := range p.files {
+				if len(f.Decls) != 0 {
+					t.Errorf("%s/%s declares code, but %s is listed as holding only tests", p.dir, name, p.dir)
+				}
+			}
+			continue
+		}
+		if testSupport[p.dir] {
+			continue
+		}
+		for ip, files := range p.imports {
+			if dir := strings.TrimPrefix(ip, module+"/"); testSupport[dir] {
+				t.Errorf("%s imports %s in %v; test-support packages are for _test.go files only", p.dir, dir, files)
+			}
+		}
+	}
+	for dir := range testSupport {
+		if !found[dir] {
+			t.Errorf("test-support package %s not found; update testSupport", dir)
+		}
+	}
+	for dir := range testOnly {
+		if !found[dir] {
+			t.Errorf("test-only package %s not found; update testOnly", dir)
+		}
+	}
+}
+
 // The identifiers that open a connection or carry a default client that does. Outside
 // internal/egress no production code may use them: the guarded dialer is the one way out.
+// (The test-support packages may: TestTestSupportOnlyInTests keeps them out of production.)
 var dialers = map[string][]string{
 	"net":                    {"Dial", "DialTimeout", "DialTCP", "DialUDP", "DialIP", "DialUnix", "Dialer"},
 	"net/http":               {"DefaultClient", "DefaultTransport", "Get", "Head", "Post", "PostForm", "Transport", "Client"},
@@ -137,9 +183,8 @@ var dialers = map[string][]string{
 }
 
 func TestOneWayToTheNetwork(t *testing.T) {
-	allowed := map[string]bool{"internal/egress": true}
 	for _, p := range loadPackages(t) {
-		if allowed[p.dir] {
+		if p.dir == "internal/egress" || testSupport[p.dir] {
 			continue
 		}
 		for name, f := range p.files {

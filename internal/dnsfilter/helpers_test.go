@@ -14,6 +14,7 @@ import (
 
 	"github.com/airlock-sh/airlock/internal/audit"
 	"github.com/airlock-sh/airlock/internal/policy"
+	"github.com/airlock-sh/airlock/internal/testdns"
 )
 
 // recorder is an audit.Sink that keeps every event.
@@ -125,17 +126,6 @@ func (ts *testServer) send(t *testing.T, network string, m *dns.Msg) *dns.Msg {
 
 // resolver is Go's own DNS client (PreferGo) with every query sent to ts over UDP, or TCP
 // when a UDP reply is truncated; it never reaches the machine's configured resolvers.
-func (ts *testServer) resolver() *net.Resolver {
-	return &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			if network == "tcp" {
-				return d.DialContext(ctx, "tcp", ts.tcp)
-			}
-			return d.DialContext(ctx, "udp", ts.udp)
-		},
-	}
-}
+func (ts *testServer) resolver() *net.Resolver { return testdns.NewResolver(ts.udp, ts.tcp) }
 
 func rcode(r *dns.Msg) string { return dns.RcodeToString[r.Rcode] }

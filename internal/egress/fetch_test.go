@@ -20,6 +20,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/airlock-sh/airlock/internal/policy"
+	"github.com/airlock-sh/airlock/internal/testdns"
 )
 
 // asBlocked returns the *BlockedError inside err, failing the test when there is none.
@@ -53,7 +54,7 @@ func get(t *testing.T, c *http.Client, u string) (string, error) {
 // reaches the private address, and every request whose answer contained it is blocked.
 func TestSafeFetchDNSRebinding(t *testing.T) {
 	var aQueries atomic.Int64
-	srv := startDNS(t, func(name string, qtype uint16) (int, []netip.Addr) {
+	srv := testdns.Start(t, func(name string, qtype uint16) (int, []netip.Addr) {
 		if name != "rebind.example.net." {
 			return dns.RcodeNameError, nil
 		}
@@ -77,29 +78,29 @@ func TestSafeFetchDNSRebinding(t *testing.T) {
 	rec.route("93.184.216.34:80", web.Listener.Addr().String())
 
 	sink := &recordingSink{}
-	g := &Guard{Resolver: srv.resolver(), Local: noLocal, Dial: rec.Dial, Audit: sink}
+	g := &Guard{Resolver: srv.Resolver(), Local: noLocal, Dial: rec.Dial, Audit: sink}
 	g.SetPolicy(mustPolicy(t, policy.Spec{Allow: []string{"rebind.example.net"}}))
 	c := g.HTTPClient()
 
 	var ok, blocked int
 	for i := range 20 {
-		_, from := srv.queries(0, dns.TypeA)
+		_, from := questions(srv, 0, dns.TypeA)
 		body, err := get(t, c, "http://rebind.example.net/")
 		c.CloseIdleConnections() // the next request dials (and resolves) again
-		answers, _ := srv.queries(from, dns.TypeA)
+		answers, _ := questions(srv, from, dns.TypeA)
 		if len(answers) != 1 {
 			t.Fatalf("request %d: %d A questions, want exactly one (resolve once)", i, len(answers))
 		}
-		if slices.Contains(answers[0].addrs, privateAddr) {
+		if slices.Contains(answers[0].Addrs, privateAddr) {
 			be := asBlocked(t, err)
 			if be.Decision.Reason != "private" || be.Decision.Addr != privateAddr {
-				t.Errorf("request %d (answer %v): reason %q addr %v, want private 10.0.0.1", i, answers[0].addrs, be.Decision.Reason, be.Decision.Addr)
+				t.Errorf("request %d (answer %v): reason %q addr %v, want private 10.0.0.1", i, answers[0].Addrs, be.Decision.Reason, be.Decision.Addr)
 			}
 			blocked++
 			continue
 		}
 		if err != nil || body != "public" {
-			t.Errorf("request %d (answer %v): %q %v, want the public server's reply", i, answers[0].addrs, body, err)
+			t.Errorf("request %d (answer %v): %q %v, want the public server's reply", i, answers[0].Addrs, body, err)
 		}
 		ok++
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/airlock-sh/airlock/internal/netguard"
 	"github.com/airlock-sh/airlock/internal/policy"
+	"github.com/airlock-sh/airlock/internal/testdns"
 )
 
 func TestCheck(t *testing.T) {
@@ -130,7 +131,7 @@ func TestCheck(t *testing.T) {
 // TestCheckRealDNS resolves through a real DNS server on loopback: the question is the
 // canonical name made absolute, asked once for A and once for AAAA.
 func TestCheckRealDNS(t *testing.T) {
-	srv := startDNS(t, func(name string, qtype uint16) (int, []netip.Addr) {
+	srv := testdns.Start(t, func(name string, qtype uint16) (int, []netip.Addr) {
 		switch name {
 		case "api.example.net.":
 			return dns.RcodeSuccess, []netip.Addr{publicAddr}
@@ -139,7 +140,7 @@ func TestCheckRealDNS(t *testing.T) {
 		}
 		return dns.RcodeNameError, nil
 	})
-	g := &Guard{Resolver: srv.resolver(), Local: noLocal}
+	g := &Guard{Resolver: srv.Resolver(), Local: noLocal}
 	g.SetPolicy(mustPolicy(t, policy.Spec{AllowPublicInternet: true}))
 	ctx := context.Background()
 
@@ -147,9 +148,9 @@ func TestCheckRealDNS(t *testing.T) {
 	if !d.Allow || !slices.Equal(r.Addrs, []netip.Addr{publicAddr}) {
 		t.Fatalf("api.example.net: %+v %+v", d, r)
 	}
-	as, _ := srv.queries(0, dns.TypeA)
-	aaaas, _ := srv.queries(0, dns.TypeAAAA)
-	if len(as) != 1 || len(aaaas) != 1 || as[0].name != "api.example.net." {
+	as, _ := questions(srv, 0, dns.TypeA)
+	aaaas, _ := questions(srv, 0, dns.TypeAAAA)
+	if len(as) != 1 || len(aaaas) != 1 || as[0].Name != "api.example.net." {
 		t.Errorf("questions: A %v AAAA %v, want one of each for api.example.net.", as, aaaas)
 	}
 	for _, name := range []string{"gone.example.net", "empty.example.net"} {
@@ -159,12 +160,12 @@ func TestCheckRealDNS(t *testing.T) {
 		}
 	}
 	// A name the policy refuses never reaches the DNS server (no exfiltration through lookups).
-	_, n := srv.queries(0, dns.TypeA)
+	_, n := questions(srv, 0, dns.TypeA)
 	g.SetPolicy(mustPolicy(t, policy.Spec{Allow: []string{"api.example.net"}}))
 	if d, _ := g.Check(ctx, "secret-data.attacker.example.org:443"); d.Allow {
 		t.Errorf("unlisted name allowed: %+v", d)
 	}
-	if _, m := srv.queries(n, dns.TypeA); m != n {
+	if _, m := questions(srv, n, dns.TypeA); m != n {
 		t.Errorf("%d questions for a denied name, want none", m-n)
 	}
 }

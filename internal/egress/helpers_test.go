@@ -10,11 +10,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/miekg/dns"
-
 	"github.com/airlock-sh/airlock/internal/audit"
 	"github.com/airlock-sh/airlock/internal/netguard"
 	"github.com/airlock-sh/airlock/internal/policy"
+	"github.com/airlock-sh/airlock/internal/testdns"
 )
 
 // Addresses used as data only: no test ever sends a packet to them. The dial step of every
@@ -157,96 +156,15 @@ func failResolver(t testing.TB) Resolver {
 	})
 }
 
-// dnsServer is a real DNS server (github.com/miekg/dns) on a UDP loopback port. answer decides
-// each reply; every question is logged with the addresses answered.
-type dnsServer struct {
-	addr   string
-	answer func(name string, qtype uint16) (rcode int, addrs []netip.Addr)
-
-	mu  sync.Mutex
-	log []dnsQuery
-}
-
-type dnsQuery struct {
-	name  string
-	qtype uint16
-	addrs []netip.Addr
-}
-
-func startDNS(t testing.TB, answer func(name string, qtype uint16) (int, []netip.Addr)) *dnsServer {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &dnsServer{addr: pc.LocalAddr().String(), answer: answer}
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serve), NotifyStartedFunc: func() { close(started) }}
-	done := make(chan error, 1)
-	go func() { done <- srv.ActivateAndServe() }()
-	select {
-	case <-started:
-	case err := <-done:
-		t.Fatalf("dns server: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Shutdown(); err != nil {
-			t.Errorf("dns shutdown: %v", err)
-		}
-		<-done
-	})
-	return s
-}
-
-func (s *dnsServer) serve(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	m.Authoritative = true
-	if len(req.Question) != 1 {
-		m.Rcode = dns.RcodeFormatError
-		_ = w.WriteMsg(m)
-		return
-	}
-	q := req.Question[0]
-	rcode, addrs := s.answer(dns.CanonicalName(q.Name), q.Qtype)
-	m.Rcode = rcode
-	hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET, Ttl: 0}
-	for _, a := range addrs {
-		switch {
-		case q.Qtype == dns.TypeA && a.Is4():
-			hdr.Rrtype = dns.TypeA
-			m.Answer = append(m.Answer, &dns.A{Hdr: hdr, A: a.AsSlice()})
-		case q.Qtype == dns.TypeAAAA && a.Is6():
-			hdr.Rrtype = dns.TypeAAAA
-			m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr, AAAA: a.AsSlice()})
-		}
-	}
-	s.mu.Lock()
-	s.log = append(s.log, dnsQuery{name: q.Name, qtype: q.Qtype, addrs: addrs})
-	s.mu.Unlock()
-	_ = w.WriteMsg(m)
-}
-
-// queries returns the logged questions of type qtype from index from on, and the log length.
-func (s *dnsServer) queries(from int, qtype uint16) ([]dnsQuery, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []dnsQuery
-	for _, q := range s.log[min(from, len(s.log)):] {
-		if q.qtype == qtype {
+// questions returns the questions of type qtype srv was asked from the from-th on, and how
+// many it was asked in all.
+func questions(srv *testdns.Server, from int, qtype uint16) ([]testdns.Query, int) {
+	all := srv.Queries()
+	var out []testdns.Query
+	for _, q := range all[min(from, len(all)):] {
+		if q.Type == qtype {
 			out = append(out, q)
 		}
 	}
-	return out, len(s.log)
-}
-
-// resolver is a Go resolver that sends every query to s, never to the system's servers.
-func (s *dnsServer) resolver() *net.Resolver {
-	return &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "udp", s.addr)
-		},
-	}
+	return out, len(all)
 }

@@ -26,8 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
+	"github.com/airlock-sh/airlock/internal/testdns"
 	"github.com/airlock-sh/airlock/internal/testworld"
 )
 
@@ -228,79 +227,32 @@ func receiveAll(t *testing.T, pc net.PacketConn) *counter {
 	return c
 }
 
-// dnsServer is the test world's upstream DNS server (the supervisor's resolver): it answers
-// allowed.example.net and private.example.net and NXDOMAIN for everything else, and remembers
-// every question it was asked.
-type dnsServer struct {
-	mu     sync.Mutex
-	byName map[string]int // lower-case name without the trailing dot -> queries
-	byType map[uint16]int
-	total  int
-}
-
+// dnsRecords are the names the test world's upstream DNS server (the supervisor's resolver)
+// knows; it answers NXDOMAIN for every other name.
 var dnsRecords = map[string]netip.Addr{
-	"allowed.example.net": netip.MustParseAddr("198.51.100.7"),
-	"private.example.net": netip.MustParseAddr("10.77.0.2"),
-}
-
-func (d *dnsServer) ServeDNS(rw dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	m.RecursionAvailable = true
-	d.mu.Lock()
-	for _, q := range req.Question {
-		name := strings.TrimSuffix(strings.ToLower(q.Name), ".")
-		d.byName[name]++
-		d.byType[q.Qtype]++
-		d.total++
-		a, ok := dnsRecords[name]
-		switch {
-		case !ok:
-			m.Rcode = dns.RcodeNameError
-		case q.Qtype == dns.TypeA && q.Qclass == dns.ClassINET:
-			m.Answer = append(m.Answer, &dns.A{
-				Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60},
-				A:   a.AsSlice(),
-			})
-		}
-	}
-	d.mu.Unlock()
-	rw.WriteMsg(m)
-}
-
-func (d *dnsServer) queries(name string) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.byName[name]
-}
-
-func (d *dnsServer) queriesOfType(t uint16) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.byType[t]
+	"allowed.example.net.": netip.MustParseAddr("198.51.100.7"),
+	"private.example.net.": netip.MustParseAddr("10.77.0.2"),
 }
 
 // serveDNS runs the test DNS server on 10.77.0.53:53 (UDP) in the dns host until the test ends.
-func serveDNS(t *testing.T, w *testworld.World) (*dnsServer, *counter) {
+// It remembers every question it was asked.
+func serveDNS(t *testing.T, w *testworld.World) (*testdns.Server, *counter) {
 	t.Helper()
-	d := &dnsServer{byName: map[string]int{}, byType: map[uint16]int{}}
 	// A TCP listener too, so that a query over TCP would be seen (counted) rather than refused.
 	tcp := acceptAll(t, w.Listen(t, "dns", "tcp", "10.77.0.53:53"))
-	pc := w.ListenPacket(t, "dns", "udp", "10.77.0.53:53")
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: d, NotifyStartedFunc: func() { close(started) }}
-	done := make(chan error, 1)
-	go func() { done <- srv.ActivateAndServe() }()
-	select {
-	case <-started:
-	case err := <-done:
-		t.Fatalf("test DNS server: %v", err)
-	}
-	t.Cleanup(func() {
-		srv.Shutdown()
-		<-done
-	})
+	d := testdns.Serve(t, w.ListenPacket(t, "dns", "udp", "10.77.0.53:53"), testdns.Zone(dnsRecords))
 	return d, tcp
+}
+
+// queriesOfType counts the questions of type qtype d was asked.
+func queriesOfType(d *testdns.Server, qtype uint16) int {
+	n := 0
+	for _, q := range d.Queries() {
+		if q.Type == qtype {
+			n++
+		}
+	}
+	return n
 }
 
 // world is one test world with every host, server and listener of the suite.
@@ -308,7 +260,7 @@ type world struct {
 	*testworld.World
 	airlock, probe string
 
-	dns                      *dnsServer
+	dns                      *testdns.Server
 	dnsTCP                   *counter
 	metadata, lan            *counter // HTTP on :80
 	public80, public8080     *counter // HTTP on 198.51.100.7

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -73,35 +72,24 @@ func rawUpstream(b *testing.B) string {
 		b.Fatal(err)
 	}
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n" + body100)
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	serveConns(b, ln, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			// A request head ends with an empty line; these requests have no body.
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if len(line) <= 2 {
+					break
+				}
+			}
+			if _, err := c.Write(resp); err != nil {
 				return
 			}
-			wg.Go(func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					// A request head ends with an empty line; these requests have no body.
-					for {
-						line, err := br.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if len(line) <= 2 {
-							break
-						}
-					}
-					if _, err := c.Write(resp); err != nil {
-						return
-					}
-				}
-			})
 		}
 	})
-	b.Cleanup(func() { ln.Close(); wg.Wait() })
 	return ln.Addr().String()
 }
 
@@ -210,28 +198,17 @@ func startSink(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	serveConns(b, ln, func(c net.Conn) {
+		buf := make([]byte, chunk)
+		var n int64
 		for {
-			c, err := ln.Accept()
+			k, err := c.Read(buf)
+			n += int64(k)
 			if err != nil {
-				return
+				break
 			}
-			wg.Go(func() {
-				defer c.Close()
-				buf := make([]byte, chunk)
-				var n int64
-				for {
-					k, err := c.Read(buf)
-					n += int64(k)
-					if err != nil {
-						break
-					}
-				}
-				io.WriteString(c, strconv.FormatInt(n, 10))
-			})
 		}
+		io.WriteString(c, strconv.FormatInt(n, 10))
 	})
-	b.Cleanup(func() { ln.Close(); wg.Wait() })
 	return ln.Addr().String()
 }

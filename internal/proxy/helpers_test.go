@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/airlock-sh/airlock/internal/audit"
 	"github.com/airlock-sh/airlock/internal/netguard"
 	"github.com/airlock-sh/airlock/internal/policy"
@@ -359,98 +357,26 @@ func rawExchange(t testing.TB, addr, raw string) (*http.Response, string) {
 	return resp, string(body)
 }
 
-// dnsServer is a real DNS server (github.com/miekg/dns) on a UDP loopback port.
-type dnsServer struct {
-	addr   string
-	answer func(name string, qtype uint16) (rcode int, addrs []netip.Addr)
-
-	mu    sync.Mutex
-	names []string
-}
-
-func startDNS(t testing.TB, answer func(name string, qtype uint16) (int, []netip.Addr)) *dnsServer {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &dnsServer{addr: pc.LocalAddr().String(), answer: answer}
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serve), NotifyStartedFunc: func() { close(started) }}
-	done := make(chan error, 1)
-	go func() { done <- srv.ActivateAndServe() }()
-	select {
-	case <-started:
-	case err := <-done:
-		t.Fatalf("dns server: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Shutdown(); err != nil {
-			t.Errorf("dns shutdown: %v", err)
+// serveConns calls handle on every connection ln accepts, each in a goroutine of its own, and
+// closes the connection when handle returns. When the test ends it closes ln and waits for
+// every handler.
+func serveConns(t testing.TB, ln net.Listener, handle func(net.Conn)) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				handle(c)
+			})
 		}
-		<-done
 	})
-	return s
-}
-
-func (s *dnsServer) serve(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	m.Authoritative = true
-	if len(req.Question) != 1 {
-		m.Rcode = dns.RcodeFormatError
-		_ = w.WriteMsg(m)
-		return
-	}
-	q := req.Question[0]
-	rcode, addrs := s.answer(dns.CanonicalName(q.Name), q.Qtype)
-	m.Rcode = rcode
-	hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET, Ttl: 0}
-	for _, a := range addrs {
-		switch {
-		case q.Qtype == dns.TypeA && a.Is4():
-			hdr.Rrtype = dns.TypeA
-			m.Answer = append(m.Answer, &dns.A{Hdr: hdr, A: a.AsSlice()})
-		case q.Qtype == dns.TypeAAAA && a.Is6():
-			hdr.Rrtype = dns.TypeAAAA
-			m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr, AAAA: a.AsSlice()})
-		}
-	}
-	s.mu.Lock()
-	s.names = append(s.names, q.Name)
-	s.mu.Unlock()
-	_ = w.WriteMsg(m)
-}
-
-func (s *dnsServer) asked() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.names)
-}
-
-// resolver is a Go resolver that sends every query to s, never to the system's servers.
-func (s *dnsServer) resolver() *net.Resolver {
-	return &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "udp", s.addr)
-		},
-	}
-}
-
-// zoneDNS answers A queries from a fixed table (names with a trailing dot) and NXDOMAIN for
-// the rest; AAAA queries get no answer.
-func zoneDNS(t testing.TB, zone map[string]netip.Addr) *dnsServer {
-	return startDNS(t, func(name string, qtype uint16) (int, []netip.Addr) {
-		a, ok := zone[name]
-		if !ok {
-			return dns.RcodeNameError, nil
-		}
-		if qtype != dns.TypeA {
-			return dns.RcodeSuccess, nil
-		}
-		return dns.RcodeSuccess, []netip.Addr{a}
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
 	})
 }
 
@@ -458,7 +384,6 @@ func zoneDNS(t testing.TB, zone map[string]netip.Addr) *dnsServer {
 type echoServer struct {
 	ln      net.Listener
 	accepts atomic.Int64
-	wg      sync.WaitGroup
 }
 
 func startEcho(t testing.TB) *echoServer {
@@ -467,23 +392,15 @@ func startEcho(t testing.TB) *echoServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveEcho(t, ln)
+}
+
+// serveEcho runs an echoServer on ln until the test ends.
+func serveEcho(t testing.TB, ln net.Listener) *echoServer {
 	e := &echoServer{ln: ln}
-	e.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			e.accepts.Add(1)
-			e.wg.Go(func() {
-				defer c.Close()
-				io.Copy(c, c)
-			})
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		e.wg.Wait()
+	serveConns(t, ln, func(c net.Conn) {
+		e.accepts.Add(1)
+		io.Copy(c, c)
 	})
 	return e
 }

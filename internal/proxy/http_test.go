@@ -12,12 +12,12 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/airlock-sh/airlock/internal/policy"
+	"github.com/airlock-sh/airlock/internal/testdns"
 )
 
 func TestForwardHTTP(t *testing.T) {
@@ -81,9 +81,9 @@ func TestForwardHTTP(t *testing.T) {
 	t.Run("curl through the proxy, name resolved by the proxy's DNS", func(t *testing.T) {
 		curl := needCurl(t)
 		up := startUpstream(t, nil)
-		dns := zoneDNS(t, map[string]netip.Addr{"api.example.com.": publicAddr})
+		dns := testdns.Start(t, testdns.Zone(map[string]netip.Addr{"api.example.com.": publicAddr}))
 		tp := startProxy(t, proxyConfig{
-			opts: Options{Resolver: dns.resolver()},
+			opts: Options{Resolver: dns.Resolver()},
 			def:  mustPolicy(t, policy.Spec{Allow: []string{"api.example.com:" + up.port()}}),
 		})
 		tp.dial.route(publicAddr.String()+":"+up.port(), up.addr())
@@ -98,8 +98,8 @@ func TestForwardHTTP(t *testing.T) {
 		if up.hosts[0] != "api.example.com:"+up.port() {
 			t.Errorf("upstream saw Host %q", up.hosts[0])
 		}
-		if !slices.Contains(dns.asked(), "api.example.com.") {
-			t.Errorf("DNS asked %v, want api.example.com.", dns.asked())
+		if !slices.ContainsFunc(dns.Queries(), func(q testdns.Query) bool { return q.Name == "api.example.com." }) {
+			t.Errorf("DNS asked %+v, want api.example.com.", dns.Queries())
 		}
 	})
 
@@ -142,12 +142,12 @@ func TestForwardHTTP(t *testing.T) {
 	})
 
 	t.Run("allowed name resolving to a private or loopback address refused", func(t *testing.T) {
-		dns := zoneDNS(t, map[string]netip.Addr{
+		dns := testdns.Start(t, testdns.Zone(map[string]netip.Addr{
 			"internal.example.com.": privateAddr,
 			"local.example.com.":    netip.MustParseAddr("127.0.0.1"),
-		})
+		}))
 		tp := startProxy(t, proxyConfig{
-			opts: Options{Resolver: dns.resolver()},
+			opts: Options{Resolver: dns.Resolver()},
 			def:  mustPolicy(t, policy.Spec{Allow: []string{".example.com"}}),
 		})
 		for name, reason := range map[string]string{"internal.example.com": "private", "local.example.com": "loopback"} {
@@ -166,9 +166,9 @@ func TestForwardHTTP(t *testing.T) {
 	})
 
 	t.Run("unresolvable name 502 with reason", func(t *testing.T) {
-		dns := zoneDNS(t, nil)
+		dns := testdns.Start(t, testdns.Zone(nil))
 		tp := startProxy(t, proxyConfig{
-			opts: Options{Resolver: dns.resolver()},
+			opts: Options{Resolver: dns.Resolver()},
 			def:  mustPolicy(t, policy.Spec{Allow: []string{".example.com"}}),
 		})
 		resp, body := rawExchange(t, tp.httpAddr, "GET http://nx.example.com/ HTTP/1.1\r\nHost: nx.example.com\r\n\r\n")
@@ -562,26 +562,15 @@ func TestForwardHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		var accepts atomic.Int64
-		var wg sync.WaitGroup
-		t.Cleanup(func() { ln.Close(); wg.Wait() })
-		wg.Go(func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				accepts.Add(1)
-				wg.Go(func() {
-					defer c.Close()
-					c.SetDeadline(time.Now().Add(20 * time.Second))
-					req, err := http.ReadRequest(bufio.NewReader(c))
-					if err != nil {
-						return
-					}
-					b, _ := io.ReadAll(req.Body)
-					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(b)+2, "ok"+string(b))
-				})
+		serveConns(t, ln, func(c net.Conn) {
+			accepts.Add(1)
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			req, err := http.ReadRequest(bufio.NewReader(c))
+			if err != nil {
+				return
 			}
+			b, _ := io.ReadAll(req.Body)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(b)+2, "ok"+string(b))
 		})
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		tp := startProxy(t, proxyConfig{def: mustPolicy(t, policy.Spec{Allow: []string{"127.0.0.1:" + port}})})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/airlock-sh/airlock/internal/policy"
 	"github.com/airlock-sh/airlock/internal/proxy/socks5"
+	"github.com/airlock-sh/airlock/internal/testdns"
 )
 
 // socksDial runs a SOCKS5 handshake and request by hand and returns the reply code, the bound
@@ -101,12 +102,12 @@ func socksDial(t *testing.T, proxyAddr, user string, cmd byte, dst string, port 
 func TestSOCKS5(t *testing.T) {
 	echo := startEcho(t)
 	port, _ := strconv.Atoi(echo.port())
-	dns := zoneDNS(t, map[string]netip.Addr{
+	dns := testdns.Start(t, testdns.Zone(map[string]netip.Addr{
 		"echo.example.com.":     publicAddr,
 		"internal.example.com.": privateAddr,
-	})
+	}))
 	tp := startProxy(t, proxyConfig{
-		opts: Options{Resolver: dns.resolver()},
+		opts: Options{Resolver: dns.Resolver()},
 		def: mustPolicy(t, policy.Spec{Allow: []string{
 			"echo.example.com:" + echo.port(), "internal.example.com:" + echo.port(),
 			"127.0.0.1:" + echo.port(), "[::1]:" + echo.port(), "127.0.0.1:1"}}),
@@ -270,9 +271,9 @@ func TestSOCKS5(t *testing.T) {
 	t.Run("curl --socks5-hostname", func(t *testing.T) {
 		curl := needCurl(t)
 		up := startUpstream(t, nil)
-		dns2 := zoneDNS(t, map[string]netip.Addr{"web.example.com.": publicAddr})
+		dns2 := testdns.Start(t, testdns.Zone(map[string]netip.Addr{"web.example.com.": publicAddr}))
 		tp2 := startProxy(t, proxyConfig{
-			opts: Options{Resolver: dns2.resolver()},
+			opts: Options{Resolver: dns2.Resolver()},
 			def:  mustPolicy(t, policy.Spec{Allow: []string{"web.example.com:" + up.port()}}),
 		})
 		tp2.dial.route(publicAddr.String()+":"+up.port(), up.addr())
@@ -299,23 +300,5 @@ func startEchoOn(t *testing.T, addr string) *echoServer {
 		}
 		t.Fatal(err)
 	}
-	e := &echoServer{ln: ln}
-	e.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			e.accepts.Add(1)
-			e.wg.Go(func() {
-				defer c.Close()
-				io.Copy(c, c)
-			})
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		e.wg.Wait()
-	})
-	return e
+	return serveEcho(t, ln)
 }
