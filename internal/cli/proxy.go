@@ -152,17 +152,11 @@ func runProxy(ctx context.Context, f *proxyFlags, stderr io.Writer) error {
 		}
 	}
 
-	var sink audit.Sink
-	if f.logPath != "" {
-		lf, err := os.OpenFile(f.logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			return usageErr("--log: %v", err)
-		}
-		defer lf.Close()
-		sink = audit.NewJSONWriter(lf)
-	} else {
-		sink = audit.NewJSONWriter(stderr)
+	sink, closeLog, err := openAuditLog(f.logPath, stderr)
+	if err != nil {
+		return err
 	}
+	defer closeLog()
 
 	opts := proxy.Options{Audit: sink, Logger: log}
 	var m *metrics.Proxy
@@ -363,4 +357,17 @@ func (r *reloader) reload(force bool) {
 	}
 	r.apply(nf)
 	r.log.Info("config reloaded", "path", r.path, "servers", len(nf.Servers))
+}
+
+// openAuditLog returns the audit sink of --log: the file at path, opened for appending (0600),
+// or stderr when path is empty; close releases the file.
+func openAuditLog(path string, stderr io.Writer) (sink audit.Sink, close func(), err error) {
+	if path == "" {
+		return audit.NewJSONWriter(stderr), func() {}, nil
+	}
+	lf, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, usageErr("--log: %v", err)
+	}
+	return audit.NewJSONWriter(lf), func() { lf.Close() }, nil
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/airlock-sh/airlock/internal/audit"
 	"github.com/airlock-sh/airlock/internal/config"
 	"github.com/airlock-sh/airlock/internal/dnsfilter"
 	"github.com/airlock-sh/airlock/internal/policy"
@@ -224,15 +223,11 @@ func runRun(ctx context.Context, f *runFlags, args []string, stdout, stderr io.W
 		return enc.Encode(plan)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var sink audit.Sink = audit.NewJSONWriter(stderr)
-	if f.logPath != "" {
-		lf, err := os.OpenFile(f.logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			return usageErr("--log: %v", err)
-		}
-		defer lf.Close()
-		sink = audit.NewJSONWriter(lf)
+	sink, closeLog, err := openAuditLog(f.logPath, stderr)
+	if err != nil {
+		return err
 	}
+	defer closeLog()
 
 	px := proxy.New(proxy.Options{Audit: sink, Logger: log})
 	px.SetPolicies(nil, map[string]*policy.Policy{plan.Server: plan.pol})
