@@ -360,8 +360,8 @@ func (r *reloader) reload(force bool) {
 }
 
 // openAuditLog returns the audit sink of --log: the file at path, opened for appending (0600),
-// or stderr when path is empty; close releases the file.
-func openAuditLog(path string, stderr io.Writer) (sink audit.Sink, close func(), err error) {
+// or stderr when path is empty; closeFn releases the file.
+func openAuditLog(path string, stderr io.Writer) (sink audit.Sink, closeFn func(), err error) {
 	if path == "" {
 		return audit.NewJSONWriter(stderr), func() {}, nil
 	}
