@@ -208,8 +208,9 @@ func TestMustFail(t *testing.T) {
 		{"unshare-user", []string{"unshare"}, wantErrno("EPERM")},
 		{"clone-user", []string{"clone-userns"}, wantErrno("EPERM")},
 		{"setns/proc-1", []string{"setns", "/proc/1/ns/net"}, func(t *testing.T, _ *world, r result, _ []auditEvent) {
-			// PID 1 is the sandbox's helper, which kept capabilities the workload lacks: the
-			// kernel refuses even to open its namespace (EACCES). Either refusal will do.
+			// PID 1 is the sandbox's helper, which is not dumpable (and may keep capabilities on
+			// threads other than the one that forked the workload): the kernel refuses even to
+			// open its namespace (EACCES). Either refusal will do.
 			if r.OK || !(r.Errno == "EPERM" || r.Detail == "open" && r.Errno == "EACCES") {
 				t.Errorf("got %s; want EACCES at open or EPERM at setns", r)
 			}
@@ -432,7 +433,7 @@ wait:
 	afterKill := w.public80.conns.Load()
 
 	// 5. Everything of the sandbox dies: no process carries the marker, and the pipe's write
-	//    end (held by the helper, the exec stage and the probe) is closed.
+	//    end (held by the helper and the probe) is closed.
 	var left []int
 	for deadline := time.Now().Add(patience); ; time.Sleep(10 * time.Millisecond) {
 		if left, _ = processesWith(marker, w.probe); len(left) == 0 {

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// BenchmarkRunTrue is the cost of a sandboxed /bin/true: namespaces, helper, endpoints, exec
-// stage, workload, teardown. Compare with BenchmarkExecTrue for the sandbox's overhead. It also
-// reports when, on average, serve was called and the workload was running.
+// BenchmarkRunTrue is the cost of a sandboxed /bin/true: namespaces, helper, endpoints,
+// restrictions, workload, teardown. Compare with BenchmarkExecTrue for the sandbox's overhead. It
+// also reports when, on average, serve was called and the workload was running.
 func BenchmarkRunTrue(b *testing.B) {
 	requireSandbox(b)
 	var served, started time.Duration

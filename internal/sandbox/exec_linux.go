@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,100 +14,101 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// secureBits puts the exec stage in "pure capability" mode and locks it there: uid 0 gains no
-// capabilities on exec, changing uids does not touch capabilities, ambient capabilities cannot be
-// raised (SECBIT_NOROOT, SECBIT_NO_SETUID_FIXUP, SECBIT_NO_CAP_AMBIENT_RAISE and their locks,
-// plus SECBIT_KEEP_CAPS_LOCKED).
+// secureBits puts the helper, and so the workload, in "pure capability" mode and locks it there:
+// uid 0 gains no capabilities on exec, changing uids does not touch capabilities, ambient
+// capabilities cannot be raised (SECBIT_NOROOT, SECBIT_NO_SETUID_FIXUP,
+// SECBIT_NO_CAP_AMBIENT_RAISE and their locks, plus SECBIT_KEEP_CAPS_LOCKED).
 const secureBits = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<5 | 1<<6 | 1<<7
 
-// execMain is the exec stage: it runs in the helper's namespaces as the helper's child, drops
-// every privilege, installs the seccomp filter, waits for the helper's "go" on fd 5 and replaces
-// itself with the workload. It never returns. Its failures go to the status pipe (fd 4), which is
-// close-on-exec: the helper reads EOF once the workload runs.
-func execMain() {
-	// Capabilities and no_new_privs belong to a thread: set them on the one that calls execve.
-	runtime.LockOSThread()
-	var st unix.Stat_t
-	if err := unix.Fstat(4, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		fmt.Fprintln(os.Stderr, "airlock sandbox exec stage: no status pipe; it is started by sandbox.Run only")
-		os.Exit(exitSetup)
-	}
-	status := os.NewFile(4, "status")
-	fail := func(step string, setup bool, err error) {
-		b, _ := json.Marshal(newStageError(step, setup, err))
-		_, _ = status.Write(b)
-		os.Exit(exitSetup)
-	}
-	var cfg execConfig
-	if err := readJSONFd(3, &cfg); err != nil {
-		fail("read configuration", true, err)
+// workload is the program the helper starts once the supervisor says go.
+type workload struct {
+	path      string
+	args, env []string
+	preflight bool // Preflight's trial run: nothing to start
+}
+
+// restrict gives up, for good, everything the helper had beyond what the workload may have, and
+// prepares the workload's start. The helper needs no privilege after this: it only forwards
+// signals, reaps and reports. In order:
+//
+//   - the helper becomes non-dumpable: the workload (same uid) cannot open its /proc/1/mem,
+//     environ or namespaces, nor ptrace it (the filter denies ptrace anyway);
+//   - every descriptor from 3 up becomes close-on-exec: the workload inherits 0, 1 and 2 only,
+//     whatever the caller's parent left open;
+//   - securebits locked, then the bounding, ambient, effective, permitted and inheritable
+//     capability sets emptied, then no_new_privs: on every thread when the runtime can
+//     (syscall.AllThreadsSyscall, i.e. without cgo), and always on the calling thread, which
+//     must be locked (runtime.LockOSThread) and is the one that forks the workload: a child
+//     inherits the credentials of the thread that forked it;
+//   - the working directory and the executable are resolved with the workload's privileges;
+//   - the seccomp filter is installed on every thread (TSYNC, which also sets no_new_privs on
+//     every thread). The workload inherits it across fork and exec.
+//
+// A failure is returned, not reported: the helper reports it once the supervisor said go, as the
+// workload's start would have (see helperMain). A failed restriction leaves the helper in an
+// unknown state: it must then exit without starting anything.
+func restrict(cfg *execConfig) (workload, *stageError) {
+	fail := func(step string, setup bool, err error) (workload, *stageError) {
+		se := newStageError(step, setup, err)
+		return workload{}, &se
 	}
 	filter, err := buildFilter(runtime.GOARCH, filterOptions{allowUnix: cfg.AllowUnix})
 	if err != nil {
-		fail("build seccomp filter", true, err)
+		return fail("build seccomp filter", true, err)
 	}
 	raw, err := bpf.Assemble(filter)
 	if err != nil {
-		fail("build seccomp filter", true, err)
+		return fail("build seccomp filter", true, err)
 	}
-	// The workload inherits descriptors 0, 1 and 2 and nothing else, whatever the caller's
-	// parent left open.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fail("make the helper non-dumpable", true, err)
+	}
 	if err := closeOnExecFrom(3); err != nil {
-		fail("close inherited descriptors", true, err)
+		return fail("close inherited descriptors", true, err)
 	}
 	if err := dropCapabilities(); err != nil {
-		fail("drop capabilities", true, err)
+		return fail("drop capabilities", true, err)
 	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		fail("set no_new_privs", true, err)
+	if err := allThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1); err != nil {
+		return fail("set no_new_privs", true, err)
 	}
 	// From here on, permission checks are the workload's.
 	if cfg.Dir != "" {
+		// The helper's working directory is the workload's: no other goroutine of the helper
+		// uses relative paths.
 		if err := os.Chdir(cfg.Dir); err != nil {
-			fail("change directory", false, err)
+			return fail("change directory", false, err)
 		}
 	}
-	path := cfg.Path
+	w := workload{path: cfg.Path, args: cfg.Args, env: cfg.Env, preflight: cfg.Preflight}
 	if !cfg.Preflight {
 		// Resolve like exec.LookPath does, with the workload's PATH.
 		setPath(cfg.Env)
-		if path, err = exec.LookPath(cfg.Path); err != nil {
-			fail("find executable", false, err)
+		if w.path, err = exec.LookPath(cfg.Path); err != nil {
+			return fail("find executable", false, err)
 		}
+	}
+	if len(w.args) == 0 {
+		w.args = []string{cfg.Path}
+	}
+	if w.env == nil {
+		w.env = []string{}
 	}
 	if err := installFilter(raw); err != nil {
-		fail("install seccomp filter", true, err)
+		return fail("install seccomp filter", true, err)
 	}
-	// Ready. The workload runs only once the supervisor has started serving its endpoints.
-	if !waitForGo(5) {
-		os.Exit(exitSetup) // the helper gave up; it reports why
-	}
-	if cfg.Preflight {
-		os.Exit(0)
-	}
-	args := cfg.Args
-	if len(args) == 0 {
-		args = []string{cfg.Path}
-	}
-	env := cfg.Env
-	if env == nil {
-		env = []string{}
-	}
-	err = syscall.Exec(path, args, env)
-	fail("exec", false, fmt.Errorf("exec %s: %w", path, err))
+	return w, nil
 }
 
-// waitForGo reads the helper's "go" byte from fd; EOF (the helper died) or anything else is a
-// "no".
-func waitForGo(fd int) bool {
-	var b [1]byte
-	for {
-		n, err := unix.Read(fd, b[:])
-		if err == unix.EINTR {
-			continue
-		}
-		return err == nil && n == 1 && b[0] == msgGo
+// start forks and execs the workload from the calling thread, which must be the locked thread
+// restrict ran on, with descriptors 0, 1 and 2 (every other one is close-on-exec) and default
+// signal handlers. It returns the workload's PID.
+func (w workload) start() (int, error) {
+	pid, err := syscall.ForkExec(w.path, w.args, &syscall.ProcAttr{Env: w.env, Files: []uintptr{0, 1, 2}})
+	if err != nil {
+		return 0, fmt.Errorf("exec %s: %w", w.path, err)
 	}
+	return pid, nil
 }
 
 func setPath(env []string) {
@@ -121,15 +121,15 @@ func setPath(env []string) {
 	}
 }
 
-// dropCapabilities empties every capability set of the calling thread, for good: securebits,
-// then the bounding set (needs CAP_SETPCAP), the ambient set, and finally the effective,
-// permitted and inheritable sets.
+// dropCapabilities empties every capability set, for good: securebits, then the bounding set
+// (needs CAP_SETPCAP), the ambient set, and finally the effective, permitted and inheritable
+// sets. Capabilities belong to a thread: see allThreads for which threads lose them.
 func dropCapabilities() error {
-	if err := unix.Prctl(unix.PR_SET_SECUREBITS, secureBits, 0, 0, 0); err != nil {
+	if err := allThreadsPrctl(unix.PR_SET_SECUREBITS, secureBits); err != nil {
 		return fmt.Errorf("set securebits: %w", err)
 	}
 	for c := 0; c < 64; c++ {
-		err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
+		err := allThreadsPrctl(unix.PR_CAPBSET_DROP, uintptr(c))
 		if err == unix.EINVAL {
 			break // past CAP_LAST_CAP
 		}
@@ -137,15 +137,37 @@ func dropCapabilities() error {
 			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
 		}
 	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+	if err := allThreadsPrctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL); err != nil {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
+	if err := allThreads(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); err != nil {
 		return fmt.Errorf("capset: %w", err)
 	}
 	return nil
+}
+
+// allThreads makes a system call on every thread of the process when the runtime can
+// (syscall.AllThreadsSyscall; not in a binary that links cgo, whose C threads the runtime does
+// not know), and otherwise on the calling thread only. The caller is locked to its thread.
+// Arguments may be pointers converted to uintptr in the call (uintptrescapes keeps them alive).
+//
+//go:uintptrescapes
+func allThreads(trap, a1, a2, a3 uintptr) error {
+	_, _, errno := syscall.AllThreadsSyscall(trap, a1, a2, a3)
+	if errno == syscall.ENOTSUP {
+		_, _, errno = syscall.RawSyscall(trap, a1, a2, a3)
+	}
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// allThreadsPrctl is prctl(option, arg2, 0, 0, 0) through allThreads.
+func allThreadsPrctl(option int, arg2 uintptr) error {
+	return allThreads(unix.SYS_PRCTL, uintptr(option), arg2, 0)
 }
 
 // installFilter installs the seccomp filter on every thread of the process (TSYNC).

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 
@@ -21,13 +21,17 @@ type helper struct {
 	conn *net.UnixConn // to the supervisor
 }
 
-// helperMain sets the namespaces up, hands the endpoints over, starts the workload through the
-// exec stage, then reaps every process of the sandbox until the workload ends. It never returns.
+// helperMain sets the namespaces up, hands the endpoints over, gives up its privileges, starts
+// the workload once the supervisor says go, then reaps every process of the sandbox until the
+// workload ends. It never returns.
 func helperMain() {
 	if os.Getpid() != 1 {
 		fmt.Fprintln(os.Stderr, "airlock sandbox helper: not PID 1 of a new PID namespace; it is started by sandbox.Run only")
 		os.Exit(exitSetup)
 	}
+	// Capabilities belong to a thread, and a child inherits those of the thread that forked it:
+	// this thread drops them (restrict) and forks the workload (workload.start).
+	runtime.LockOSThread()
 	// Signals reaching PID 1 (the terminal's process group, or the workload itself) must not
 	// kill the helper, and must not be ignored either (an ignored disposition would be inherited
 	// by the workload). Catch them into a channel nobody reads: the runtime drops them.
@@ -45,19 +49,33 @@ func helperMain() {
 		h.fail("read configuration", false, err)
 	}
 	h.setup(&cfg)
-	// The exec stage starts now and gets ready (runtime start, privileges dropped, filter
-	// installed) while the supervisor starts serving; it execs the workload only on "go".
-	stage := h.startExecStage(&cfg)
-	if err := h.handOver(); err != nil {
+	h.sendEndpoints()
+	// While the supervisor starts serving, the helper gives up its privileges and installs the
+	// seccomp filter: from here on it needs none, and its forking thread has exactly the
+	// workload's (see restrict for the other threads). A failure is reported after "go", as
+	// the supervisor reads reports only once it has served.
+	w, failed := restrict(&cfg.Exec)
+	if err := h.waitForGo(); err != nil {
 		os.Exit(exitSetup) // the supervisor gave up (serve failed, or it died)
 	}
-	pid := stage.run(h)
+	if failed != nil {
+		h.report(*failed)
+		os.Exit(exitSetup)
+	}
+	if w.preflight {
+		h.send([]byte{msgExit, '0'})
+		os.Exit(0)
+	}
+	pid, err := w.start()
+	if err != nil {
+		h.fail("exec", false, err)
+	}
 	h.send([]byte{msgStarted})
 	go h.serveSupervisor(pid)
 	h.reap(pid)
 }
 
-// setup isolates the namespaces and hands the endpoints to the supervisor.
+// setup isolates the namespaces.
 func (h *helper) setup(cfg *helperConfig) {
 	if err := loopbackUp(); err != nil {
 		h.fail("bring up lo", true, err)
@@ -76,9 +94,8 @@ func (h *helper) setup(cfg *helperConfig) {
 	}
 }
 
-// handOver creates the endpoints, sends them to the supervisor and waits for its "go". An error
-// means the supervisor is gone or gave up.
-func (h *helper) handOver() error {
+// sendEndpoints creates the endpoints and sends them to the supervisor.
+func (h *helper) sendEndpoints() {
 	fds, err := createEndpoints()
 	if err != nil {
 		h.fail("create endpoints", true, err)
@@ -90,6 +107,10 @@ func (h *helper) handOver() error {
 	if err != nil {
 		h.fail("send endpoints", true, err)
 	}
+}
+
+// waitForGo waits for the supervisor's "go". An error means the supervisor is gone or gave up.
+func (h *helper) waitForGo() error {
 	buf := make([]byte, 16)
 	n, err := h.conn.Read(buf)
 	if err != nil || n == 0 {
@@ -99,61 +120,6 @@ func (h *helper) handOver() error {
 		h.fail("wait for the supervisor", false, fmt.Errorf("unexpected message %q", buf[:n]))
 	}
 	return nil
-}
-
-// execStage is the helper's handle on the exec stage.
-type execStage struct {
-	proc   *os.Process
-	goW    *os.File // "go" pipe: one byte lets the exec stage exec the workload
-	status *os.File // status pipe: EOF once the workload runs, an error report otherwise
-}
-
-// startExecStage starts the exec stage, which prepares and then waits for its "go".
-func (h *helper) startExecStage(cfg *helperConfig) *execStage {
-	conf, err := writeJSONMemfd("airlock-exec-config", cfg.Exec)
-	if err != nil {
-		h.fail("start workload", true, err)
-	}
-	defer conf.Close()
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		h.fail("start workload", true, err)
-	}
-	defer statusW.Close()
-	goR, goW, err := os.Pipe()
-	if err != nil {
-		h.fail("start workload", true, err)
-	}
-	defer goR.Close()
-	proc, err := os.StartProcess("/proc/self/exe", []string{execArgv0}, &os.ProcAttr{
-		Env:   []string{stageEnv + "=" + stageExec},
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr, conf, statusW, goR}, // 0-2, 3, 4, 5
-	})
-	if err != nil {
-		h.fail("start workload", true, err)
-	}
-	return &execStage{proc: proc, goW: goW, status: statusR}
-}
-
-// run lets the exec stage exec the workload and returns the workload's PID once it runs; if the
-// exec stage failed instead, the helper reports why and exits.
-func (e *execStage) run(h *helper) int {
-	_, _ = e.goW.Write([]byte{msgGo}) // EPIPE if the exec stage failed: its status says why
-	e.goW.Close()
-	b, err := io.ReadAll(e.status)
-	e.status.Close()
-	if err != nil {
-		h.fail("start workload", true, err)
-	}
-	if len(b) > 0 {
-		var se stageError
-		if err := json.Unmarshal(b, &se); err != nil {
-			se = stageError{Step: "start workload", Msg: fmt.Sprintf("unreadable status %q", b), Setup: true}
-		}
-		h.report(se)
-		os.Exit(exitSetup)
-	}
-	return e.proc.Pid
 }
 
 // serveSupervisor delivers the supervisor's signals to the workload. When the supervisor goes

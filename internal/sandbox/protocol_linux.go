@@ -13,17 +13,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The three processes of a sandbox and how they talk:
+// The two processes of a sandbox, and the workload:
 //
 //	supervisor (Run, in the caller)
 //	  └─ helper: /proc/self/exe with stageEnv=helper, PID 1 of the new namespaces.
 //	       fd 3: SOCK_SEQPACKET socketpair to the supervisor; fd 4: memfd with helperConfig.
-//	       └─ exec stage: /proc/self/exe with stageEnv=exec, the helper's child, started
-//	            once the namespaces are set up, in parallel with the hand-over.
-//	            fd 3: memfd with execConfig; fd 4: status pipe (close-on-exec: EOF means the
-//	            workload was exec'd; a stageError in it means it was not); fd 5: "go" pipe.
-//	            It drops privileges, installs the seccomp filter, waits for the go byte the
-//	            helper writes once the supervisor said go, and execs the workload.
+//	       Once the endpoints are sent it drops its privileges and installs the seccomp filter
+//	       (restrict), waits for the supervisor's go, and forks and execs the workload.
+//	       └─ workload: the helper's child, with its restrictions.
 //
 // Messages on the socketpair are one packet each, the first byte their kind:
 //
@@ -37,10 +34,8 @@ import (
 const (
 	stageEnv    = "AIRLOCK_SANDBOX_STAGE"
 	stageHelper = "helper"
-	stageExec   = "exec"
 
 	helperArgv0 = "airlock-sandbox-helper"
-	execArgv0   = "airlock-sandbox-exec"
 
 	msgEndpoints = 'F'
 	msgError     = 'E'
@@ -49,8 +44,8 @@ const (
 	msgGo        = 'G'
 	msgSignal    = 'K'
 
-	// exitSetup is the helper's and the exec stage's exit code when they fail before the
-	// workload runs (the supervisor learns why from msgError, not from the code).
+	// exitSetup is the helper's exit code when it fails before the workload runs (the
+	// supervisor learns why from msgError, not from the code).
 	exitSetup = 125
 )
 
@@ -61,21 +56,21 @@ type helperConfig struct {
 	ResolvConfPath string // where to mount ResolvConf; resolvConfPath unless a test says otherwise
 }
 
-// execConfig is what the helper tells the exec stage.
+// execConfig is the workload the helper starts.
 type execConfig struct {
 	Path      string
 	Args      []string
 	Env       []string
 	Dir       string
 	AllowUnix bool
-	// Preflight makes the exec stage exit 0 once the filter is installed, instead of running
-	// a workload: Preflight's trial run.
+	// Preflight makes the helper exit 0 once the filter is installed and the supervisor said
+	// go, instead of running a workload: Preflight's trial run.
 	Preflight bool
 }
 
 const resolvConfPath = "/etc/resolv.conf"
 
-// stageError is a failure reported by the helper or the exec stage.
+// stageError is a failure reported by the helper.
 type stageError struct {
 	Step  string
 	Errno int    // the errno when the kernel refused, else 0

@@ -4,8 +4,9 @@
 // The calling binary re-executes itself (/proc/self/exe) as an in-namespace helper. The helper
 // brings up lo, mounts a fresh /proc and a generated resolv.conf, creates the endpoints inside the
 // sandbox's network namespace and hands their descriptors to the supervisor (the caller) over a
-// socketpair. When the caller has started serving them, the helper starts the workload through a
-// second re-exec that drops every capability, sets no_new_privs and installs a seccomp filter.
+// socketpair. It then drops every capability, sets no_new_privs and installs a seccomp filter on
+// itself, and when the caller has started serving the endpoints it forks and execs the workload,
+// which inherits all of that.
 // The helper is PID 1 of the sandbox: when the supervisor dies, the helper dies, and the kernel
 // kills everything else in the sandbox. Programs using the package must call HelperMain first
 // thing in main (and in TestMain of any package whose tests call Run).

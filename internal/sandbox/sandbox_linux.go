@@ -17,16 +17,14 @@ import (
 )
 
 // HelperMain must be the first thing main (and the TestMain of any package whose tests call
-// Run) does. When this process is one of the sandbox's own stages it does that stage's work and
-// never returns; otherwise it returns at once.
+// Run) does. When this process is the sandbox's helper it does the helper's work and never
+// returns; otherwise it returns at once.
 func HelperMain() {
 	switch os.Getenv(stageEnv) {
 	case "":
 		return
 	case stageHelper:
 		helperMain()
-	case stageExec:
-		execMain()
 	default:
 		fmt.Fprintf(os.Stderr, "airlock sandbox: unknown %s=%q\n", stageEnv, os.Getenv(stageEnv))
 	}
@@ -158,7 +156,7 @@ func startHelper(spec Spec, cfg *helperConfig) (*supervisor, error) {
 			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID,
 			// The caller's uid and gid map to themselves: the workload sees who it runs as.
 			// The helper keeps, across its execve, the capabilities it needs as ambient ones
-			// (a non-root uid would lose them); the exec stage drops them all.
+			// (a non-root uid would lose them); it drops them all before the workload starts.
 			UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
 			GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
 			GidMappingsEnableSetgroups: false,

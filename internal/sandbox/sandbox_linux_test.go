@@ -220,12 +220,15 @@ func TestProcShowsOnlyTheSandbox(t *testing.T) {
 	lines := probeLines(t, Spec{}, nil, [][]string{
 		{"read", "/proc/" + host + "/environ"},
 		{"read", "/proc/" + host + "/net/tcp"},
-		{"read", "/proc/1/environ"}, // the helper's: not the workload's to read
+		// The helper's, same uid but not dumpable: not the workload's to read, nor to write.
+		{"read", "/proc/1/environ"},
+		{"read", "/proc/1/mem"},
 		{"kill", host},
 		{"kill", strconv.Itoa(os.Getppid())},
 	})
 	enoent, esrch := "err="+strconv.Itoa(int(syscall.ENOENT)), "err="+strconv.Itoa(int(syscall.ESRCH))
-	want := []string{enoent, enoent, "err=" + strconv.Itoa(int(syscall.EACCES)), esrch, esrch}
+	eacces := "err=" + strconv.Itoa(int(syscall.EACCES))
+	want := []string{enoent, enoent, eacces, eacces, esrch, esrch}
 	for i := range want {
 		if lines[i] != want[i] {
 			t.Errorf("line %d: %q, want %q", i, lines[i], want[i])
@@ -442,6 +445,65 @@ func TestNoPrivilegesLeft(t *testing.T) {
 			t.Errorf("/proc/self/status inside lacks %q:\n%s", want, got)
 		}
 	}
+}
+
+// TestHelperGaveUpItsPrivileges looks at the helper (PID 1) from outside while the workload runs:
+// every thread has no_new_privs and the seccomp filter, the thread that forked the workload has no
+// capability left, and neither has any thread when the runtime can make a system call on all of
+// them (a binary without cgo).
+func TestHelperGaveUpItsPrivileges(t *testing.T) {
+	requireSandbox(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var statuses map[string]string
+	var readErr error
+	_, err := run(ctx, Spec{Path: "/bin/sleep", Args: []string{"sleep", "60"}}, func(Endpoints) error { return nil },
+		runOptions{started: func(helper int) {
+			defer cancel()
+			dir := fmt.Sprintf("/proc/%d/task", helper)
+			tasks, err := os.ReadDir(dir)
+			if err != nil {
+				readErr = err
+				return
+			}
+			statuses = map[string]string{}
+			for _, task := range tasks {
+				b, err := os.ReadFile(filepath.Join(dir, task.Name(), "status"))
+				if err != nil {
+					readErr = err
+					return
+				}
+				statuses[task.Name()] = string(b)
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	if readErr != nil {
+		t.Fatal(readErr)
+	}
+	noCaps := "CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n" +
+		"CapBnd: 0000000000000000\nCapAmb: 0000000000000000\n"
+	_, _, errno := syscall.AllThreadsSyscall(syscall.SYS_GETPID, 0, 0, 0)
+	allThreads := errno != syscall.ENOTSUP
+	capless := 0
+	for task, status := range statuses {
+		status = strings.ReplaceAll(status, "\t", " ")
+		for _, want := range []string{"NoNewPrivs: 1\n", "Seccomp: 2\n"} {
+			if !strings.Contains(status, want) {
+				t.Errorf("helper thread %s lacks %q", task, want)
+			}
+		}
+		if strings.Contains(status, noCaps) {
+			capless++
+		} else if allThreads {
+			t.Errorf("helper thread %s kept capabilities:\n%s", task, status)
+		}
+	}
+	if capless == 0 {
+		t.Errorf("every thread of the helper kept capabilities")
+	}
+	t.Logf("%d of the helper's %d threads without capabilities (system calls on all threads: %v)", capless, len(statuses), allThreads)
 }
 
 func TestOnlyStdioIsInherited(t *testing.T) {
