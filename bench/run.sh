@@ -9,4 +9,4 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/airlock" ./cmd/airlock
 go build -o "$tmp/timeit" ./bench/timeit
-"$tmp/timeit" -n "$n" -- /bin/true -- "$tmp/airlock" run --log /dev/null -- /bin/true
+"$tmp/timeit" -n "$n" /bin/true ::: "$tmp/airlock" run --log /dev/null -- /bin/true

@@ -1,5 +1,6 @@
 // Command timeit runs two commands alternately N times each and prints the median, p10 and p90
-// wall time of each and the difference of the medians: timeit -n N -- CMD1... -- CMD2...
+// wall time of each and the difference of the medians: timeit -n N CMD1 ARGS... ::: CMD2 ARGS...
+// (":::" separates them, so that either command may contain "--").
 package main
 
 import (
@@ -14,10 +15,10 @@ import (
 func main() {
 	n := flag.Int("n", 200, "runs of each command")
 	flag.Parse()
-	args := flag.Args() // flag.Parse consumed the first "--"
-	i := slices.Index(args, "--")
+	args := flag.Args()
+	i := slices.Index(args, ":::")
 	if i < 1 || i == len(args)-1 {
-		fmt.Fprintln(os.Stderr, "usage: timeit -n N -- CMD1 ARGS... -- CMD2 ARGS...")
+		fmt.Fprintln(os.Stderr, "usage: timeit -n N CMD1 ARGS... ::: CMD2 ARGS...")
 		os.Exit(2)
 	}
 	cmds := [][]string{args[:i], args[i+1:]}
