@@ -79,14 +79,10 @@ const checkExample = `  # Is the GitHub API reachable under this allowlist?
   airlock check --config airlock.yaml --server github - < targets.txt`
 
 type checkFlags struct {
-	configPath, server   string
-	allow, deny, resolve []string
-	allowPrivate         bool
-	allowLocal           bool
-	allowPublic          bool
-	offline              bool
-	// Which switches were given explicitly (they cannot be combined with --config).
-	allowPublicSet, allowLocalSet, allowPrivateSet bool
+	configPath, server string
+	policyFlags
+	resolve []string
+	offline bool
 }
 
 func newCheckCmd() *cobra.Command {
@@ -97,21 +93,13 @@ func newCheckCmd() *cobra.Command {
 		Long:    checkLong,
 		Example: checkExample,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fl := cmd.Flags()
-			f.allowPublicSet = fl.Changed("allow-public-internet")
-			f.allowLocalSet = fl.Changed("allow-localhost")
-			f.allowPrivateSet = fl.Changed("allow-private-ips")
 			return runCheck(cmd.Context(), &f, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.configPath, "config", "", "airlock config file (YAML or JSON)")
 	fl.StringVar(&f.server, "server", "", "judge with the network policy of this server in --config")
-	fl.StringArrayVar(&f.allow, "allow", nil, "allow entry (repeatable; see the entry syntax above)")
-	fl.StringArrayVar(&f.deny, "deny", nil, "deny entry (repeatable)")
-	fl.BoolVar(&f.allowPrivate, "allow-private-ips", false, "grant RFC 1918, ULA and CGNAT addresses and .local names")
-	fl.BoolVar(&f.allowLocal, "allow-localhost", false, "grant loopback, localhost names and this machine's own addresses")
-	fl.BoolVar(&f.allowPublic, "allow-public-internet", false, "allow every public address on any port (the default without --allow)")
+	f.register(fl, "")
 	fl.StringArrayVar(&f.resolve, "resolve", nil, "pin resolution: HOST=IP[,IP...] (repeatable), like curl --resolve")
 	fl.BoolVar(&f.offline, "offline", false, "never ask DNS: a name not pinned with --resolve is denied as unresolvable")
 	return cmd
@@ -236,7 +224,7 @@ func checkPolicy(f *checkFlags) (*policy.Policy, error) {
 		return nil, usageErr("--server needs --config: the server's policy is read from a config file")
 	}
 	if f.configPath != "" {
-		if len(f.allow) > 0 || len(f.deny) > 0 || f.allowPrivateSet || f.allowLocalSet || f.allowPublicSet {
+		if f.given() {
 			return nil, usageErr("--config cannot be combined with --allow, --deny or the --allow-* switches: put the entries in the config file, or drop --config")
 		}
 		cf, err := config.Load(f.configPath)
@@ -252,13 +240,8 @@ func checkPolicy(f *checkFlags) (*policy.Policy, error) {
 		}
 		return s.Policy, nil
 	}
-	spec := policy.Spec{
-		Allow:               f.allow,
-		Deny:                f.deny,
-		AllowPrivateIPs:     f.allowPrivate,
-		AllowLocalhost:      f.allowLocal,
-		AllowPublicInternet: f.allowPublic || len(f.allow) == 0,
-	}
+	spec := f.spec()
+	spec.AllowPublicInternet = spec.AllowPublicInternet || len(f.allow) == 0 // the code-mode default
 	p, err := policy.Compile(spec)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, msg: flagEntryErrors(err)}

@@ -63,11 +63,8 @@ type proxyFlags struct {
 	logPath       string
 	listenServer  []string
 	socksServer   []string
-	allow, deny   []string
-	allowPrivate  bool
-	allowLocal    bool
-	allowPublic   bool
-	reloadEvery   time.Duration
+	policyFlags
+	reloadEvery time.Duration
 }
 
 func newProxyCmd() *cobra.Command {
@@ -92,11 +89,7 @@ func newProxyCmd() *cobra.Command {
 	fl.StringVar(&f.logPath, "log", "", "append audit events (JSON lines) to this file (default: standard error)")
 	fl.StringArrayVar(&f.listenServer, "listen-server", nil, "NAME=ADDR: an HTTP proxy listener whose clients are servers.NAME (repeatable)")
 	fl.StringArrayVar(&f.socksServer, "socks-server", nil, "NAME=ADDR: a SOCKS5 listener whose clients are servers.NAME (repeatable)")
-	fl.StringArrayVar(&f.allow, "allow", nil, "default policy: allow entry (repeatable)")
-	fl.StringArrayVar(&f.deny, "deny", nil, "default policy: deny entry (repeatable)")
-	fl.BoolVar(&f.allowPrivate, "allow-private-ips", false, "default policy: grant private addresses")
-	fl.BoolVar(&f.allowLocal, "allow-localhost", false, "default policy: grant loopback and this machine's addresses")
-	fl.BoolVar(&f.allowPublic, "allow-public-internet", false, "default policy: allow every public address")
+	f.register(fl, "default policy: ")
 	fl.DurationVar(&f.reloadEvery, "reload-interval", 2*time.Second, "how often to look for a changed --config (0: only on SIGHUP)")
 	return cmd
 }
@@ -120,9 +113,8 @@ func runProxy(ctx context.Context, f *proxyFlags, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 
 	var defPolicy *policy.Policy
-	if len(f.allow)+len(f.deny) > 0 || f.allowPrivate || f.allowLocal || f.allowPublic {
-		p, err := policy.Compile(policy.Spec{Allow: f.allow, Deny: f.deny, AllowPrivateIPs: f.allowPrivate,
-			AllowLocalhost: f.allowLocal, AllowPublicInternet: f.allowPublic})
+	if f.given() {
+		p, err := policy.Compile(f.spec())
 		if err != nil {
 			return &exitError{code: exitUsage, msg: flagEntryErrors(err)}
 		}

@@ -64,14 +64,11 @@ const runExample = `  # In claude_desktop_config.json: "command": "airlock", "ar
 type runFlags struct {
 	configPath, server string
 	profile            string
-	allow, deny        []string
-	allowPrivate       bool
-	allowLocal         bool
-	allowPublic        bool
-	allowUnix          []string
-	logPath            string
-	dryRun             bool
-	mode               string
+	policyFlags
+	allowUnix []string
+	logPath   string
+	dryRun    bool
+	mode      string
 }
 
 func newRunCmd() *cobra.Command {
@@ -90,11 +87,7 @@ func newRunCmd() *cobra.Command {
 	fl.StringVar(&f.configPath, "config", "", "airlock config file")
 	fl.StringVar(&f.server, "server", "", "run servers.NAME of --config under its network policy")
 	fl.StringVar(&f.profile, "profile", "", "import the network policy of a ToolHive permission profile (JSON)")
-	fl.StringArrayVar(&f.allow, "allow", nil, "allow entry (repeatable)")
-	fl.StringArrayVar(&f.deny, "deny", nil, "deny entry (repeatable)")
-	fl.BoolVar(&f.allowPrivate, "allow-private-ips", false, "grant private addresses (RFC 1918, ULA, CGNAT) and .local names")
-	fl.BoolVar(&f.allowLocal, "allow-localhost", false, "grant the host's loopback and its own addresses")
-	fl.BoolVar(&f.allowPublic, "allow-public-internet", false, "allow every public address")
+	f.register(fl, "")
 	fl.StringArrayVar(&f.allowUnix, "allow-unix-socket", nil, "allow unix sockets (PATH; repeatable) — see the note in docs/run.md: this opens every unix socket the user can reach")
 	fl.StringVar(&f.logPath, "log", "", "append audit events (JSON lines) to this file (default: standard error)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the command, environment additions and effective policy, and exit")
@@ -123,7 +116,7 @@ func planRun(f *runFlags, args []string) (*runPlan, error) {
 	}
 	plan := &runPlan{Server: "run", Mode: f.mode, Command: args}
 	extraEnv := map[string]string{}
-	flagPolicy := len(f.allow)+len(f.deny) > 0 || f.profile != "" || f.allowPrivate || f.allowLocal || f.allowPublic
+	flagPolicy := f.given() || f.profile != ""
 	switch {
 	case f.server != "" && f.configPath == "":
 		return nil, usageErr("--server needs --config")
@@ -150,8 +143,7 @@ func planRun(f *runFlags, args []string) (*runPlan, error) {
 			extraEnv[k] = v
 		}
 	default:
-		spec := policy.Spec{Allow: f.allow, Deny: f.deny, AllowPrivateIPs: f.allowPrivate,
-			AllowLocalhost: f.allowLocal, AllowPublicInternet: f.allowPublic}
+		spec := f.spec()
 		if f.profile != "" {
 			data, err := os.ReadFile(f.profile)
 			if err != nil {
