@@ -72,3 +72,35 @@ var Discard Sink = discard{}
 type discard struct{}
 
 func (discard) Audit(Event) {}
+
+// Memory keeps every event in memory, in order. The zero value is ready to use; it is safe for
+// concurrent use.
+type Memory struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+// Audit records e.
+func (m *Memory) Audit(e Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, e)
+}
+
+// Events returns a copy of the events recorded so far.
+func (m *Memory) Events() []Event {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Event(nil), m.events...)
+}
+
+// ByEvent returns the recorded events whose Event field is name.
+func (m *Memory) ByEvent(name string) []Event {
+	var out []Event
+	for _, e := range m.Events() {
+		if e.Event == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}

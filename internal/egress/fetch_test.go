@@ -19,7 +19,9 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/airlock-sh/airlock/internal/audit"
 	"github.com/airlock-sh/airlock/internal/policy"
+	"github.com/airlock-sh/airlock/internal/testdial"
 	"github.com/airlock-sh/airlock/internal/testdns"
 )
 
@@ -74,10 +76,10 @@ func TestSafeFetchDNSRebinding(t *testing.T) {
 		io.WriteString(w, "public")
 	}))
 	t.Cleanup(web.Close)
-	rec := newDialRecorder(t)
-	rec.route("93.184.216.34:80", web.Listener.Addr().String())
+	rec := testdial.New(t)
+	rec.Route("93.184.216.34:80", web.Listener.Addr().String())
 
-	sink := &recordingSink{}
+	sink := &audit.Memory{}
 	g := &Guard{Resolver: srv.Resolver(), Local: noLocal, Dial: rec.Dial, Audit: sink}
 	g.SetPolicy(mustPolicy(t, policy.Spec{Allow: []string{"rebind.example.net"}}))
 	c := g.HTTPClient()
@@ -104,19 +106,19 @@ func TestSafeFetchDNSRebinding(t *testing.T) {
 		}
 		ok++
 	}
-	if rec.dialedHost(privateAddr) {
-		t.Errorf("the dial step was asked for 10.0.0.1: %v", rec.dialed())
+	if rec.DialedAddr(privateAddr) {
+		t.Errorf("the dial step was asked for 10.0.0.1: %v", rec.Dialed())
 	}
-	for _, a := range rec.dialed() {
+	for _, a := range rec.Dialed() {
 		if a != "93.184.216.34:80" {
 			t.Errorf("dialled %q; only the checked public address may be dialled", a)
 		}
 	}
-	if ok == 0 || blocked == 0 || len(rec.dialed()) != ok {
-		t.Errorf("%d allowed, %d blocked, %d dials: the test did not exercise both answers", ok, blocked, len(rec.dialed()))
+	if ok == 0 || blocked == 0 || len(rec.Dialed()) != ok {
+		t.Errorf("%d allowed, %d blocked, %d dials: the test did not exercise both answers", ok, blocked, len(rec.Dialed()))
 	}
 	var denials int
-	for _, e := range sink.all() {
+	for _, e := range sink.Events() {
 		if e.Event == "egress_blocked" {
 			denials++
 			if e.Reason != "private" || e.Addr != "10.0.0.1" || e.Host != "rebind.example.net" || e.Port != 80 {
@@ -134,7 +136,7 @@ func TestSafeFetchDNSRebinding(t *testing.T) {
 // internet allowed, everything special-purpose denied.
 type redirectFixture struct {
 	web  *httptest.Server
-	rec  *dialRecorder
+	rec  *testdial.Recorder
 	res  *countingResolver
 	g    *Guard
 	hits atomic.Int64
@@ -158,8 +160,8 @@ func newRedirectFixture(t *testing.T, spec policy.Spec) *redirectFixture {
 	})
 	f.web = httptest.NewServer(mux)
 	t.Cleanup(f.web.Close)
-	f.rec = newDialRecorder(t)
-	f.rec.route("93.184.216.34:80", f.web.Listener.Addr().String())
+	f.rec = testdial.New(t)
+	f.rec.Route("93.184.216.34:80", f.web.Listener.Addr().String())
 	f.res = &countingResolver{next: StaticResolver{"start.example.com": {publicAddr}}}
 	f.g = &Guard{Resolver: f.res, Local: noLocal, Dial: f.rec.Dial}
 	f.g.SetPolicy(mustPolicy(t, spec))
@@ -186,8 +188,8 @@ func TestSafeFetchRedirects(t *testing.T) {
 		if be.Decision.Reason != "metadata" || be.Host != "169.254.169.254" || be.Port != 80 {
 			t.Errorf("blocked %+v, want metadata 169.254.169.254:80", be)
 		}
-		if f.rec.dialedHost(metadataAddr) {
-			t.Errorf("dial step called with the metadata address: %v", f.rec.dialed())
+		if f.rec.DialedAddr(metadataAddr) {
+			t.Errorf("dial step called with the metadata address: %v", f.rec.Dialed())
 		}
 	})
 	t.Run("metadata name", func(t *testing.T) {
@@ -210,8 +212,8 @@ func TestSafeFetchRedirects(t *testing.T) {
 		if got := f.res.asked(); !slices.Equal(got, []string{"start.example.com."}) {
 			t.Errorf("resolver asked %v; an IP spelling must never be resolved", got)
 		}
-		if f.rec.dialedHost(netip.MustParseAddr("127.0.0.1")) {
-			t.Errorf("dial step called with loopback: %v", f.rec.dialed())
+		if f.rec.DialedAddr(netip.MustParseAddr("127.0.0.1")) {
+			t.Errorf("dial step called with loopback: %v", f.rec.Dialed())
 		}
 	})
 	t.Run("more than 10 redirects", func(t *testing.T) {
@@ -246,7 +248,7 @@ func TestSafeFetchRedirects(t *testing.T) {
 		if !strings.Contains(err.Error(), "redirect to http://intranet.example.com/ refused") {
 			t.Errorf("err %q: the redirect check, not the dial, must refuse the hop", err)
 		}
-		if got := f.rec.dialed(); !slices.Equal(got, []string{"93.184.216.34:80"}) {
+		if got := f.rec.Dialed(); !slices.Equal(got, []string{"93.184.216.34:80"}) {
 			t.Errorf("dialled %v, want only the first hop", got)
 		}
 	})
@@ -259,9 +261,9 @@ func TestSafeFetchRedirectFromPinnedLoopback(t *testing.T) {
 	web := httptest.NewServer(http.RedirectHandler("http://169.254.169.254/latest/meta-data/", http.StatusFound))
 	t.Cleanup(web.Close)
 	port := strconv.Itoa(int(netip.MustParseAddrPort(web.Listener.Addr().String()).Port()))
-	rec := newDialRecorder(t)
-	rec.allowLoopback = true
-	sink := &recordingSink{}
+	rec := testdial.New(t)
+	rec.AllowLoopback = true
+	sink := &audit.Memory{}
 	g := &Guard{Resolver: StaticResolver{"app.example.com": {netip.MustParseAddr("127.0.0.1")}}, Local: noLocal, Dial: rec.Dial, Audit: sink}
 	g.SetPolicy(mustPolicy(t, policy.Spec{AllowPublicInternet: true, AllowLocalhost: true}))
 
@@ -269,10 +271,10 @@ func TestSafeFetchRedirectFromPinnedLoopback(t *testing.T) {
 	if be := asBlocked(t, err); be.Decision.Reason != "metadata" {
 		t.Errorf("reason %q, want metadata", be.Decision.Reason)
 	}
-	if got := rec.dialed(); !slices.Equal(got, []string{"127.0.0.1:" + port}) {
+	if got := rec.Dialed(); !slices.Equal(got, []string{"127.0.0.1:" + port}) {
 		t.Errorf("dialled %v, want only the loopback server", got)
 	}
-	ev := sink.all()
+	ev := sink.Events()
 	if len(ev) != 2 || ev[0].Event != "egress_allowed" || ev[1].Event != "egress_blocked" || ev[1].Reason != "metadata" || ev[1].Addr != "169.254.169.254" {
 		t.Errorf("events %+v, want the allowed first hop and the blocked metadata hop", ev)
 	}
@@ -285,7 +287,7 @@ func TestSafeFetchOddIPLiterals(t *testing.T) {
 		"http://0xa9.0xfe.0xa9.0xfe/latest/meta-data/", "http://[::ffff:a9fe:a9fe]/",
 	} {
 		t.Run(u, func(t *testing.T) {
-			rec := newDialRecorder(t)
+			rec := testdial.New(t)
 			g := &Guard{Resolver: failResolver(t), Local: noLocal, Dial: rec.Dial}
 			g.SetPolicy(mustPolicy(t, policy.Spec{AllowPublicInternet: true}))
 			_, err := get(t, g.HTTPClient(), u)
@@ -293,7 +295,7 @@ func TestSafeFetchOddIPLiterals(t *testing.T) {
 			if r := be.Decision.Reason; r != "loopback" && r != "metadata" {
 				t.Errorf("reason %q, want loopback or metadata", r)
 			}
-			if d := rec.dialed(); len(d) != 0 {
+			if d := rec.Dialed(); len(d) != 0 {
 				t.Errorf("dial step called: %v", d)
 			}
 		})
@@ -302,19 +304,19 @@ func TestSafeFetchOddIPLiterals(t *testing.T) {
 
 func TestSafeFetchSchemes(t *testing.T) {
 	for _, u := range []string{"ftp://example.com/x", "file:///etc/passwd", "gopher://example.com:70/", "unix:///var/run/docker.sock", "ws://example.com/"} {
-		rec := newDialRecorder(t)
-		sink := &recordingSink{}
+		rec := testdial.New(t)
+		sink := &audit.Memory{}
 		g := &Guard{Resolver: failResolver(t), Local: noLocal, Dial: rec.Dial, Audit: sink}
 		g.SetPolicy(mustPolicy(t, policy.Spec{AllowPublicInternet: true}))
 		_, err := get(t, g.HTTPClient(), u)
 		if be := asBlocked(t, err); be.Decision.Reason != policy.ReasonUnsupportedScheme {
 			t.Errorf("%s: reason %q, want unsupported_scheme", u, be.Decision.Reason)
 		}
-		if ev := sink.all(); len(ev) != 1 || ev[0].Reason != "unsupported_scheme" {
+		if ev := sink.Events(); len(ev) != 1 || ev[0].Reason != "unsupported_scheme" {
 			t.Errorf("%s: events %+v", u, ev)
 		}
-		if len(rec.dialed()) != 0 {
-			t.Errorf("%s: dialled %v", u, rec.dialed())
+		if len(rec.Dialed()) != 0 {
+			t.Errorf("%s: dialled %v", u, rec.Dialed())
 		}
 	}
 }
@@ -336,8 +338,8 @@ func TestSafeFetchSizeLimits(t *testing.T) {
 	})
 	web := httptest.NewServer(mux)
 	t.Cleanup(web.Close)
-	rec := newDialRecorder(t)
-	rec.route("93.184.216.34:80", web.Listener.Addr().String())
+	rec := testdial.New(t)
+	rec.Route("93.184.216.34:80", web.Listener.Addr().String())
 	g := &Guard{Resolver: StaticResolver{"api.example.com": {publicAddr}}, Local: noLocal, Dial: rec.Dial}
 	g.SetPolicy(mustPolicy(t, policy.Spec{Allow: []string{"api.example.com"},
 		Limits: policy.Limits{MaxRequestSize: 100, MaxResponseSize: 1000}}))
@@ -353,13 +355,13 @@ func TestSafeFetchSizeLimits(t *testing.T) {
 		return string(b), err
 	}
 	t.Run("known length over the limit fails before sending", func(t *testing.T) {
-		dials := len(rec.dialed())
+		dials := len(rec.Dialed())
 		_, err := post(bytes.NewReader(make([]byte, 101)))
 		if !errors.Is(err, ErrRequestTooLarge) {
 			t.Fatalf("err %v, want ErrRequestTooLarge", err)
 		}
-		if echoHits.Load() != 0 || len(rec.dialed()) != dials {
-			t.Errorf("request reached the network: %d hits, dials %v", echoHits.Load(), rec.dialed())
+		if echoHits.Load() != 0 || len(rec.Dialed()) != dials {
+			t.Errorf("request reached the network: %d hits, dials %v", echoHits.Load(), rec.Dialed())
 		}
 	})
 	t.Run("known length at the limit", func(t *testing.T) {
@@ -406,8 +408,8 @@ func TestSafeFetchTimeout(t *testing.T) {
 	}))
 	t.Cleanup(web.Close)
 	t.Cleanup(func() { close(release) }) // runs first: no handler outlives the test
-	rec := newDialRecorder(t)
-	rec.route("93.184.216.34:80", web.Listener.Addr().String())
+	rec := testdial.New(t)
+	rec.Route("93.184.216.34:80", web.Listener.Addr().String())
 	g := &Guard{Resolver: StaticResolver{"slow.example.com": {publicAddr}}, Local: noLocal, Dial: rec.Dial}
 	g.SetPolicy(mustPolicy(t, policy.Spec{Allow: []string{"slow.example.com"}, Limits: policy.Limits{Timeout: 200 * time.Millisecond}}))
 	c := g.HTTPClient()
@@ -423,7 +425,7 @@ func TestSafeFetchTimeout(t *testing.T) {
 
 func TestNewClientDefaults(t *testing.T) {
 	t.Setenv("HTTP_PROXY", "http://127.0.0.1:9") // must be ignored
-	rec := newDialRecorder(t)
+	rec := testdial.New(t)
 	g := &Guard{Dial: rec.Dial} // otherwise zero; the recorder keeps the test off the network
 	c := g.HTTPClient()
 	if c.Timeout != DefaultTimeout {
@@ -444,14 +446,14 @@ func TestNewClientDefaults(t *testing.T) {
 	if be := asBlocked(t, err); be.Decision.Allow {
 		t.Errorf("%+v", be)
 	}
-	if len(rec.dialed()) != 0 {
-		t.Errorf("dialled %v", rec.dialed())
+	if len(rec.Dialed()) != 0 {
+		t.Errorf("dialled %v", rec.Dialed())
 	}
 }
 
 // TestPolicySwap: SetPolicy takes effect for the next connection.
 func TestPolicySwap(t *testing.T) {
-	rec := newDialRecorder(t)
+	rec := testdial.New(t)
 	g := &Guard{Resolver: StaticResolver{"api.example.com": {publicAddr}}, Local: noLocal, Dial: rec.Dial}
 	ctx := context.Background()
 	if d, _ := g.Check(ctx, "api.example.com:443"); d.Allow {

@@ -13,8 +13,10 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/airlock-sh/airlock/internal/audit"
 	"github.com/airlock-sh/airlock/internal/netguard"
 	"github.com/airlock-sh/airlock/internal/policy"
+	"github.com/airlock-sh/airlock/internal/testdial"
 	"github.com/airlock-sh/airlock/internal/testdns"
 )
 
@@ -181,7 +183,7 @@ func TestCheckEmptyAnswerIsUnresolvable(t *testing.T) {
 }
 
 func TestCheckAuditEvents(t *testing.T) {
-	sink := &recordingSink{}
+	sink := &audit.Memory{}
 	g := &Guard{
 		Resolver: StaticResolver{"api.example.com": {publicAddr}, "rebind.example.com": {publicAddr, privateAddr}},
 		Local:    noLocal, Audit: sink, Server: "github", Binding: "tv",
@@ -193,7 +195,7 @@ func TestCheckAuditEvents(t *testing.T) {
 	g.Check(ctx, "0x7f.1:80")
 	g.Check(ctx, "bad host:80")
 
-	ev := sink.all()
+	ev := sink.Events()
 	if len(ev) != 4 {
 		t.Fatalf("%d events, want 4: %+v", len(ev), ev)
 	}
@@ -223,7 +225,7 @@ func TestCheckAuditEvents(t *testing.T) {
 }
 
 func TestDialContextRefusesOtherNetworks(t *testing.T) {
-	rec := newDialRecorder(t)
+	rec := testdial.New(t)
 	g := &Guard{Resolver: failResolver(t), Local: noLocal, Dial: rec.Dial}
 	g.SetPolicy(mustPolicy(t, policy.Spec{AllowPublicInternet: true}))
 	for _, network := range []string{"udp", "udp4", "unix", "ip", "ip4:icmp", ""} {
@@ -237,14 +239,14 @@ func TestDialContextRefusesOtherNetworks(t *testing.T) {
 			t.Errorf("%q: error %q does not say that only TCP is supported", network, err)
 		}
 	}
-	if d := rec.dialed(); len(d) != 0 {
+	if d := rec.Dialed(); len(d) != 0 {
 		t.Errorf("dial step called: %v", d)
 	}
 }
 
 func TestDialContextBlocked(t *testing.T) {
-	rec := newDialRecorder(t)
-	rec.allowLoopback = true
+	rec := testdial.New(t)
+	rec.AllowLoopback = true
 	g := &Guard{Resolver: StaticResolver{"rebind.example.com": {publicAddr, privateAddr}}, Local: noLocal, Dial: rec.Dial}
 	g.SetPolicy(mustPolicy(t, policy.Spec{AllowPublicInternet: true}))
 	for _, tt := range []struct {
@@ -268,7 +270,7 @@ func TestDialContextBlocked(t *testing.T) {
 			t.Errorf("%s: reason %q, want %q (%v)", tt.target, be.Decision.Reason, tt.reason, err)
 		}
 	}
-	if d := rec.dialed(); len(d) != 0 {
+	if d := rec.Dialed(); len(d) != 0 {
 		t.Errorf("dial step called for refused destinations: %v", d)
 	}
 }
@@ -278,8 +280,8 @@ func TestDialContextBlocked(t *testing.T) {
 func TestDialContextTriesCheckedAddressesInOrder(t *testing.T) {
 	ln := listen(t, "127.0.0.1:0")
 	second := netip.MustParseAddr("93.184.216.35")
-	rec := newDialRecorder(t)
-	rec.route("93.184.216.35:443", ln.Addr().String())
+	rec := testdial.New(t)
+	rec.Route("93.184.216.35:443", ln.Addr().String())
 	res := &countingResolver{next: StaticResolver{"multi.example.com": {publicAddr, second}}}
 	g := &Guard{Resolver: res, Local: noLocal, Dial: rec.Dial}
 	g.SetPolicy(mustPolicy(t, policy.Spec{Allow: []string{"multi.example.com"}}))
@@ -289,7 +291,7 @@ func TestDialContextTriesCheckedAddressesInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	if got, want := rec.dialed(), []string{"93.184.216.34:443", "93.184.216.35:443"}; !slices.Equal(got, want) {
+	if got, want := rec.Dialed(), []string{"93.184.216.34:443", "93.184.216.35:443"}; !slices.Equal(got, want) {
 		t.Errorf("dialled %v, want %v", got, want)
 	}
 	if got := res.asked(); !slices.Equal(got, []string{"multi.example.com."}) {
@@ -297,15 +299,15 @@ func TestDialContextTriesCheckedAddressesInOrder(t *testing.T) {
 	}
 
 	// When every attempt fails, the error says so and the resolver is still asked only once.
-	rec2 := newDialRecorder(t)
+	rec2 := testdial.New(t)
 	g.Dial = rec2.Dial
 	res.names = nil
 	_, err = g.DialContext(context.Background(), "tcp", "multi.example.com:443")
 	if err == nil || errors.As(err, new(*BlockedError)) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("all attempts refused: err %q, want a one-line connection error that is not a BlockedError", err)
 	}
-	if len(rec2.dialed()) != 2 || len(res.asked()) != 1 {
-		t.Errorf("dialled %v after %v lookups", rec2.dialed(), res.asked())
+	if len(rec2.Dialed()) != 2 || len(res.asked()) != 1 {
+		t.Errorf("dialled %v after %v lookups", rec2.Dialed(), res.asked())
 	}
 }
 
@@ -322,12 +324,12 @@ func TestDialContextFamily(t *testing.T) {
 		{"tcp6", "dual.example.com:443", []string{"[2606:2800:220:1:248:1893:25c8:1946]:443"}},
 		{"tcp6", "v4.example.com:443", nil},
 	} {
-		rec := newDialRecorder(t)
+		rec := testdial.New(t)
 		g.Dial = rec.Dial
 		if _, err := g.DialContext(context.Background(), tt.network, tt.target); err == nil {
 			t.Errorf("%s %s: connected; the recorder refuses everything", tt.network, tt.target)
 		}
-		if got := rec.dialed(); !slices.Equal(got, tt.want) {
+		if got := rec.Dialed(); !slices.Equal(got, tt.want) {
 			t.Errorf("%s %s: dialled %v, want %v", tt.network, tt.target, got, tt.want)
 		}
 	}
@@ -542,7 +544,7 @@ func listen(t testing.TB, addr string) net.Listener {
 // TestDialContextCancelledLookup: a lookup cut short by the caller is not a verdict on the
 // destination, so the error is the context's, not a BlockedError.
 func TestDialContextCancelledLookup(t *testing.T) {
-	rec := newDialRecorder(t)
+	rec := testdial.New(t)
 	g := &Guard{Local: noLocal, Dial: rec.Dial, Resolver: resolverFunc(func(ctx context.Context, _, _ string) ([]netip.Addr, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -554,7 +556,7 @@ func TestDialContextCancelledLookup(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || errors.As(err, new(*BlockedError)) {
 		t.Errorf("err %v, want context.Canceled and no BlockedError", err)
 	}
-	if len(rec.dialed()) != 0 {
-		t.Errorf("dialled %v", rec.dialed())
+	if len(rec.Dialed()) != 0 {
+		t.Errorf("dialled %v", rec.Dialed())
 	}
 }

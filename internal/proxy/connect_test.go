@@ -43,7 +43,7 @@ func TestConnect(t *testing.T) {
 			t.Fatalf("after CloseWrite: read %d, %v; want EOF", n, err)
 		}
 		c.Close()
-		ev := tp.sink.waitEvents(t, "connection_closed", 1)
+		ev := waitEvents(t, tp.sink, "connection_closed", 1)
 		want := int64(4 + len(big))
 		if len(ev) != 1 || ev[0].BytesUp != want || ev[0].BytesDown != want || ev[0].Host != "127.0.0.1" || ev[0].Addr != "127.0.0.1" {
 			t.Errorf("connection_closed events %+v (want %d bytes each way)", ev, want)
@@ -111,7 +111,7 @@ func TestConnect(t *testing.T) {
 				t.Fatalf("%d %q", resp.StatusCode, b)
 			}
 		}
-		if ev := tp.sink.byEvent("egress_allowed"); len(ev) != 1 {
+		if ev := tp.sink.ByEvent("egress_allowed"); len(ev) != 1 {
 			t.Errorf("%d decisions for 3 requests over one tunnel, want 1", len(ev))
 		}
 	})
@@ -127,8 +127,8 @@ func TestConnect(t *testing.T) {
 			!strings.HasPrefix(body, "airlock: blocked CONNECT 169.254.169.254:80 (metadata, rule: address:metadata): ") {
 			t.Errorf("%d %v %q", resp.StatusCode, resp.Header, body)
 		}
-		if len(tp.dial.dialed()) != 0 {
-			t.Errorf("dialled %v", tp.dial.dialed())
+		if len(tp.dial.Dialed()) != 0 {
+			t.Errorf("dialled %v", tp.dial.Dialed())
 		}
 	})
 
@@ -144,7 +144,7 @@ func TestConnect(t *testing.T) {
 			echoOnce(t, c, "odd")
 			c.Close()
 		}
-		for _, d := range tp.dial.dialed() {
+		for _, d := range tp.dial.Dialed() {
 			if d != "127.0.0.1:"+echo.port() {
 				t.Errorf("dialled %s", d)
 			}
@@ -197,7 +197,7 @@ func TestConnect(t *testing.T) {
 				t.Errorf("CONNECT %s: %d %q", authority, resp.StatusCode, body)
 			}
 		}
-		if ev := tp.sink.byEvent("egress_blocked"); len(ev) != 2 || ev[0].Reason != "loop" {
+		if ev := tp.sink.ByEvent("egress_blocked"); len(ev) != 2 || ev[0].Reason != "loop" {
 			t.Errorf("egress_blocked events %+v", ev)
 		}
 	})

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"github.com/airlock-sh/airlock/internal/audit"
 	"github.com/airlock-sh/airlock/internal/netguard"
 	"github.com/airlock-sh/airlock/internal/policy"
+	"github.com/airlock-sh/airlock/internal/testdial"
 )
 
 // Every test here sends traffic only to loopback. Addresses like 93.184.216.34 (public) and
@@ -42,107 +42,6 @@ func mustPolicy(t testing.TB, spec policy.Spec) *policy.Policy {
 
 // noLocal keeps verdicts independent of this machine's interface addresses.
 func noLocal() netguard.Local { return netguard.Local{} }
-
-// dialRecorder is the injected final dial step: routed addresses go to the loopback address
-// they map to, loopback addresses are dialled as they are, everything else is refused. It
-// never touches a non-loopback address.
-type dialRecorder struct {
-	t testing.TB
-
-	mu     sync.Mutex
-	routes map[string]string
-	seen   []string
-}
-
-func newDialRecorder(t testing.TB) *dialRecorder {
-	return &dialRecorder{t: t, routes: map[string]string{}}
-}
-
-func (d *dialRecorder) route(from, to string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !netip.MustParseAddrPort(to).Addr().IsLoopback() {
-		d.t.Fatalf("route to %s: tests may only reach loopback", to)
-	}
-	d.routes[from] = to
-}
-
-func (d *dialRecorder) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	d.mu.Lock()
-	d.seen = append(d.seen, addr)
-	to, routed := d.routes[addr]
-	d.mu.Unlock()
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		d.t.Errorf("dial step called with %q, not an IP:port literal", addr)
-		return nil, err
-	}
-	switch {
-	case routed:
-	case ap.Addr().Unmap().IsLoopback():
-		to = addr
-	default:
-		return nil, fmt.Errorf("test dial step: refusing to touch %s (not routed to loopback)", addr)
-	}
-	var nd net.Dialer
-	return nd.DialContext(ctx, network, to)
-}
-
-func (d *dialRecorder) dialed() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return slices.Clone(d.seen)
-}
-
-func (d *dialRecorder) dialedAddr(a netip.Addr) bool {
-	for _, s := range d.dialed() {
-		if ap, err := netip.ParseAddrPort(s); err == nil && ap.Addr().Unmap() == a {
-			return true
-		}
-	}
-	return false
-}
-
-// recordingSink keeps audit events.
-type recordingSink struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (s *recordingSink) Audit(e audit.Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.events = append(s.events, e)
-}
-
-func (s *recordingSink) all() []audit.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.events)
-}
-
-func (s *recordingSink) byEvent(name string) []audit.Event {
-	var out []audit.Event
-	for _, e := range s.all() {
-		if e.Event == name {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// waitEvents waits (bounded) until at least n events named name were recorded.
-func (s *recordingSink) waitEvents(t testing.TB, name string, n int) []audit.Event {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ev := s.byEvent(name)
-		if len(ev) >= n || time.Now().After(deadline) {
-			return ev
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // recordingObserver counts Observer calls.
 type recordingObserver struct {
@@ -195,8 +94,8 @@ type testProxy struct {
 	httpAddr  string
 	socksAddr string
 	boundAddr string
-	dial      *dialRecorder
-	sink      *recordingSink
+	dial      *testdial.Recorder
+	sink      *audit.Memory
 	obs       *recordingObserver
 }
 
@@ -213,7 +112,7 @@ type proxyConfig struct {
 // The server is shut down (and checked to end cleanly) when the test ends.
 func startProxy(t testing.TB, cfg proxyConfig) *testProxy {
 	t.Helper()
-	tp := &testProxy{dial: newDialRecorder(t), sink: &recordingSink{}, obs: &recordingObserver{}}
+	tp := &testProxy{dial: loopbackDial(t), sink: &audit.Memory{}, obs: &recordingObserver{}}
 	o := cfg.opts
 	if o.Dial == nil {
 		o.Dial = tp.dial.Dial
@@ -468,4 +367,25 @@ func waitFor(cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return true
+}
+
+// waitEvents waits (bounded) until sink holds at least n events named name, and returns them.
+func waitEvents(t testing.TB, sink *audit.Memory, name string, n int) []audit.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ev := sink.ByEvent(name)
+		if len(ev) >= n || time.Now().After(deadline) {
+			return ev
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// loopbackDial is the proxy tests' final dial step: loopback upstreams as they are, routed
+// "public" addresses to their loopback servers, nothing else.
+func loopbackDial(t testing.TB) *testdial.Recorder {
+	d := testdial.New(t)
+	d.AllowLoopback = true
+	return d
 }

@@ -64,7 +64,7 @@ func TestForwardHTTP(t *testing.T) {
 		if up.hosts[0] != up.addr() {
 			t.Errorf("upstream saw Host %q, want %q", up.hosts[0], up.addr())
 		}
-		closed := tp.sink.waitEvents(t, "connection_closed", n+1)
+		closed := waitEvents(t, tp.sink, "connection_closed", n+1)
 		if len(closed) != n+1 {
 			t.Fatalf("%d connection_closed events, want %d", len(closed), n+1)
 		}
@@ -73,7 +73,7 @@ func TestForwardHTTP(t *testing.T) {
 			last.BytesUp != int64(len(payload)) || last.BytesDown != int64(len(payload)) || last.Decision != "allow" {
 			t.Errorf("connection_closed event %+v", last)
 		}
-		if allowed := tp.sink.byEvent("egress_allowed"); len(allowed) != 1 {
+		if allowed := tp.sink.ByEvent("egress_allowed"); len(allowed) != 1 {
 			t.Errorf("%d egress_allowed events, want 1 (one decision for the pooled connection)", len(allowed))
 		}
 	})
@@ -86,7 +86,7 @@ func TestForwardHTTP(t *testing.T) {
 			opts: Options{Resolver: dns.Resolver()},
 			def:  mustPolicy(t, policy.Spec{Allow: []string{"api.example.com:" + up.port()}}),
 		})
-		tp.dial.route(publicAddr.String()+":"+up.port(), up.addr())
+		tp.dial.Route(publicAddr.String()+":"+up.port(), up.addr())
 		out, err := exec.Command(curl, "-sS", "--max-time", "20", "-x", "http://"+tp.httpAddr,
 			"-D", "-", "http://api.example.com:"+up.port()+"/hello").CombinedOutput()
 		if err != nil {
@@ -132,10 +132,10 @@ func TestForwardHTTP(t *testing.T) {
 		if r2.StatusCode != 403 || !strings.Contains(string(b), "no_matching_allow") || r2.Header.Get("X-Airlock-Rule") != "default" {
 			t.Errorf("evil.example.org: %d %q %v", r2.StatusCode, b, r2.Header)
 		}
-		if len(tp.dial.dialed()) != 0 || up.requests.Load() != 0 {
-			t.Errorf("dialled %v", tp.dial.dialed())
+		if len(tp.dial.Dialed()) != 0 || up.requests.Load() != 0 {
+			t.Errorf("dialled %v", tp.dial.Dialed())
 		}
-		blocked := tp.sink.byEvent("egress_blocked")
+		blocked := tp.sink.ByEvent("egress_blocked")
 		if len(blocked) != 2 || blocked[0].Reason != "metadata" || blocked[1].Reason != "no_matching_allow" {
 			t.Errorf("egress_blocked events %+v", blocked)
 		}
@@ -157,10 +157,10 @@ func TestForwardHTTP(t *testing.T) {
 				t.Errorf("%s: %d %v %q", name, resp.StatusCode, resp.Header, body)
 			}
 		}
-		if len(tp.dial.dialed()) != 0 {
-			t.Errorf("the dial step was called with %v; it must never be", tp.dial.dialed())
+		if len(tp.dial.Dialed()) != 0 {
+			t.Errorf("the dial step was called with %v; it must never be", tp.dial.Dialed())
 		}
-		if tp.dial.dialedAddr(privateAddr) {
+		if tp.dial.DialedAddr(privateAddr) {
 			t.Errorf("dialled %s", privateAddr)
 		}
 	})
@@ -203,8 +203,8 @@ func TestForwardHTTP(t *testing.T) {
 		if resp.StatusCode != 400 || !strings.Contains(body, "credentials") {
 			t.Errorf("userinfo: %d %q", resp.StatusCode, body)
 		}
-		if len(tp.dial.dialed()) != 0 {
-			t.Errorf("dialled %v", tp.dial.dialed())
+		if len(tp.dial.Dialed()) != 0 {
+			t.Errorf("dialled %v", tp.dial.Dialed())
 		}
 	})
 
@@ -273,11 +273,11 @@ func TestForwardHTTP(t *testing.T) {
 		if st, _ := as(nil); st != 403 {
 			t.Errorf("no credentials: %d, want 403", st)
 		}
-		closed := tp.sink.waitEvents(t, "connection_closed", 1)
+		closed := waitEvents(t, tp.sink, "connection_closed", 1)
 		if len(closed) != 1 || closed[0].Server != "github" {
 			t.Errorf("connection_closed events %+v", closed)
 		}
-		for _, e := range tp.sink.all() {
+		for _, e := range tp.sink.Events() {
 			if strings.Contains(fmt.Sprintf("%+v", e), "ignored") || strings.Contains(fmt.Sprintf("%+v", e), "nobody") {
 				t.Errorf("an audit event holds a credential or a client-sent name: %+v", e)
 			}

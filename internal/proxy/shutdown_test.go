@@ -39,7 +39,7 @@ func TestShutdown(t *testing.T) {
 			}
 			io.WriteString(w, "done")
 		})
-		dial := newDialRecorder(t)
+		dial := loopbackDial(t)
 		s := New(Options{Dial: dial.Dial, Local: noLocal})
 		s.SetPolicies(mustPolicy(t, policy.Spec{Allow: []string{"127.0.0.1:" + up.port()}}), nil)
 		addr, served := serveOn(t, s)
@@ -133,7 +133,7 @@ func TestShutdown(t *testing.T) {
 			case <-r.Context().Done():
 			}
 		})
-		dial := newDialRecorder(t)
+		dial := loopbackDial(t)
 		s := New(Options{Dial: dial.Dial, Local: noLocal})
 		s.SetPolicies(mustPolicy(t, policy.Spec{Allow: []string{"127.0.0.1:" + up.port(), "127.0.0.1:" + echo.port()}}), nil)
 		baseG := runtime.NumGoroutine()

@@ -113,7 +113,7 @@ func TestSOCKS5(t *testing.T) {
 			"127.0.0.1:" + echo.port(), "[::1]:" + echo.port(), "127.0.0.1:1"}}),
 		clients: map[string]*policy.Policy{"narrow": mustPolicy(t, policy.Spec{Allow: []string{"other.example.com"}})},
 	})
-	tp.dial.route(publicAddr.String()+":"+echo.port(), echo.addr())
+	tp.dial.Route(publicAddr.String()+":"+echo.port(), echo.addr())
 	v6 := startEchoOn(t, "[::1]:"+echo.port())
 
 	t.Run("domain allowed (socks5h, resolved by the proxy)", func(t *testing.T) {
@@ -127,8 +127,8 @@ func TestSOCKS5(t *testing.T) {
 		}
 		defer c.Close()
 		echoOnce(t, c, "socks hello")
-		if !tp.dial.dialedAddr(publicAddr) {
-			t.Errorf("the guard did not dial the resolved address: %v", tp.dial.dialed())
+		if !tp.dial.DialedAddr(publicAddr) {
+			t.Errorf("the guard did not dial the resolved address: %v", tp.dial.Dialed())
 		}
 	})
 
@@ -137,7 +137,7 @@ func TestSOCKS5(t *testing.T) {
 		if code != socks5.ReplyNotAllowed {
 			t.Errorf("reply %#x, want %#x", code, socks5.ReplyNotAllowed)
 		}
-		if tp.dial.dialedAddr(privateAddr) {
+		if tp.dial.DialedAddr(privateAddr) {
 			t.Errorf("dialled %s", privateAddr)
 		}
 	})
@@ -242,7 +242,7 @@ func TestSOCKS5(t *testing.T) {
 			c.Close()
 		}
 		var narrow int
-		for _, e := range tp.sink.all() {
+		for _, e := range tp.sink.Events() {
 			if e.Server == "narrow" {
 				narrow++
 			}
@@ -276,7 +276,7 @@ func TestSOCKS5(t *testing.T) {
 			opts: Options{Resolver: dns2.Resolver()},
 			def:  mustPolicy(t, policy.Spec{Allow: []string{"web.example.com:" + up.port()}}),
 		})
-		tp2.dial.route(publicAddr.String()+":"+up.port(), up.addr())
+		tp2.dial.Route(publicAddr.String()+":"+up.port(), up.addr())
 		out, err := exec.Command(curl, "-sS", "--max-time", "20", "--socks5-hostname", tp2.socksAddr,
 			"http://web.example.com:"+up.port()+"/").CombinedOutput()
 		if err != nil || string(out) != "hello from upstream" {
