@@ -145,7 +145,7 @@ func (g *Guard) check(ctx context.Context, hostport string) (d policy.Decision, 
 			return policy.Decision{Reason: policy.ReasonUnresolvable, Rule: ruleDNS, Detail: h.Name + " has no addresses; check the name, or pin its address"}, r, hs
 		}
 	}
-	return p.DecideAddrs(h, r.Port, r.Addrs, g.local()), r, hs
+	return p.DecideResolved(d, r.Addrs, g.local()), r, hs
 }
 
 func invalid(reason policy.Reason, detail string) policy.Decision {

@@ -78,6 +78,12 @@ func (p *Policy) Limits() Limits { return p.Spec().Limits }
 // itself — to DecideAddrs, which applies the address rules. (For an IP literal Decide already
 // applies every address rule except the machine's own addresses, which only the caller knows.)
 func (p *Policy) Decide(h host.Host, port uint16) Decision {
+	d := p.decide(h, port)
+	d.from, d.host, d.port = p, h, port
+	return d
+}
+
+func (p *Policy) decide(h host.Host, port uint16) Decision {
 	if p == nil {
 		p = denyAll
 	}
@@ -156,7 +162,18 @@ func (p *Policy) decideLiteral(a netip.Addr, port uint16) Decision {
 // rules, with the policy's opt-ins and explicit IP grants. If any one address is denied, the
 // destination is denied: a mixed answer is a DNS-rebinding signature.
 func (p *Policy) DecideAddrs(h host.Host, port uint16, addrs []netip.Addr, own netguard.Local) Decision {
-	d := p.Decide(h, port)
+	return p.DecideResolved(p.Decide(h, port), addrs, own)
+}
+
+// DecideResolved is DecideAddrs for a caller that already holds the stage-1 decision d, so the
+// name is not judged twice on the connection path. d must be what p.Decide returned; any other
+// decision (another policy's, another destination's, one built by hand) is decided again by
+// name first, so DecideResolved can never allow more than Decide would.
+func (p *Policy) DecideResolved(d Decision, addrs []netip.Addr, own netguard.Local) Decision {
+	h, port := d.host, d.port
+	if d.from != p || p == nil {
+		d = p.Decide(h, port) // not p's decision: judge the name again (a nil policy denies)
+	}
 	if !d.Allow {
 		return d
 	}

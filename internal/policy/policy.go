@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/netip"
 	"time"
+
+	"github.com/airlock-sh/airlock/internal/host"
 )
 
 // Spec is a network policy as written by a user (config file, flags, ToolHive profile), before
@@ -109,4 +111,10 @@ type Decision struct {
 	// Detail adds what the user needs to understand or fix the decision (the registry block
 	// that matched, the switch that would grant it).
 	Detail string
+
+	// Which policy's Decide made this decision, for which destination: DecideResolved trusts
+	// a stage-1 decision only when they match.
+	from *Policy
+	host host.Host
+	port uint16
 }

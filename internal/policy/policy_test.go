@@ -467,3 +467,36 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// TestDecideResolvedTrustsOnlyItsOwnDecisions: the name stage is skipped only for a decision
+// this policy's Decide made for the same destination; any other is judged again, so a forged
+// or foreign "allow" never widens the verdict.
+func TestDecideResolvedTrustsOnlyItsOwnDecisions(t *testing.T) {
+	strict := mustCompile(t, Spec{Allow: []string{"api.example.com"}})
+	open := mustCompile(t, Spec{AllowPublicInternet: true})
+	pub := []netip.Addr{netip.MustParseAddr("93.184.216.34")}
+	other, api := mustHost(t, "other.example.com"), mustHost(t, "api.example.com")
+
+	if d := strict.DecideResolved(strict.Decide(api, 443), pub, netguard.Local{}); !d.Allow {
+		t.Fatalf("own stage-1 allow: %+v", d)
+	}
+	if d := strict.DecideResolved(open.Decide(other, 443), pub, netguard.Local{}); d.Allow {
+		t.Fatalf("another policy's allow widened the verdict: %+v", d)
+	}
+	forged := Decision{Allow: true, Reason: ReasonAllowedByEntry, Rule: "forged"}
+	if d := strict.DecideResolved(forged, pub, netguard.Local{}); d.Allow {
+		t.Fatalf("a hand-built allow widened the verdict: %+v", d)
+	}
+	var none *Policy
+	if d := none.DecideResolved(open.Decide(other, 443), pub, netguard.Local{}); d.Allow {
+		t.Fatalf("a nil policy allowed: %+v", d)
+	}
+	// Same answer as DecideAddrs, which decides by name itself.
+	for _, addrs := range [][]netip.Addr{pub, {netip.MustParseAddr("10.0.0.1")}, nil} {
+		a := strict.DecideAddrs(api, 443, addrs, netguard.Local{})
+		b := strict.DecideResolved(strict.Decide(api, 443), addrs, netguard.Local{})
+		if a.Allow != b.Allow || a.Reason != b.Reason || a.Rule != b.Rule {
+			t.Errorf("addrs %v: DecideAddrs %+v, DecideResolved %+v", addrs, a, b)
+		}
+	}
+}
