@@ -175,7 +175,7 @@ func TestTestSupportOnlyInTests(t *testing.T) {
 // (The test-support packages may: TestTestSupportOnlyInTests keeps them out of production.)
 var dialers = map[string][]string{
 	"net":                    {"Dial", "DialTimeout", "DialTCP", "DialUDP", "DialIP", "DialUnix", "Dialer"},
-	"net/http":               {"DefaultClient", "DefaultTransport", "Get", "Head", "Post", "PostForm", "Transport", "Client"},
+	"net/http":               {"DefaultClient", "DefaultTransport", "Get", "Head", "Post", "PostForm", "Transport"},
 	"crypto/tls":             {"Dial", "DialWithDialer", "Dialer"},
 	"syscall":                {"Connect"},
 	"golang.org/x/sys/unix":  {"Connect"},
@@ -198,6 +198,24 @@ func TestOneWayToTheNetwork(t *testing.T) {
 				local[n] = ip
 			}
 			ast.Inspect(f, func(n ast.Node) bool {
+				// *http.Client may be named as a type (a binding's factory receives SafeFetch as
+				// one), but only egress builds one: a client built elsewhere would default to
+				// http.DefaultTransport, a dialer that checks nothing.
+				var built ast.Expr // the type of a composite literal or of new(T)
+				switch e := n.(type) {
+				case *ast.CompositeLit:
+					built = e.Type
+				case *ast.CallExpr:
+					if id, ok := e.Fun.(*ast.Ident); ok && id.Name == "new" && len(e.Args) == 1 {
+						built = e.Args[0]
+					}
+				}
+				if sel, ok := built.(*ast.SelectorExpr); ok {
+					if x, ok := sel.X.(*ast.Ident); ok && local[x.Name] == "net/http" && sel.Sel.Name == "Client" {
+						t.Errorf("%s/%s:%d: an http.Client built outside internal/egress uses an unchecked dialer; use egress.NewClient",
+							p.dir, name, p.fset.Position(sel.Pos()).Line)
+					}
+				}
 				sel, ok := n.(*ast.SelectorExpr)
 				if !ok {
 					return true
