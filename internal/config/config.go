@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/airlock-sh/airlock/internal/binding"
 	"github.com/airlock-sh/airlock/internal/policy"
 )
 
@@ -27,6 +28,8 @@ type File struct {
 	// Servers by name; never nil.
 	Servers  map[string]*Server
 	Codemode Codemode
+	// Bindings by name, validated (binding.Declaration.Validate); never nil.
+	Bindings map[string]*binding.Declaration
 }
 
 // Server is one MCP server: the command that runs it, its environment and its network policy.
@@ -116,6 +119,8 @@ type decoder struct {
 	walker
 	readFile func(string) ([]byte, error)
 	dir      string
+	// bindingKeys are the key nodes of the bindings, by name.
+	bindingKeys map[string]*yaml.Node
 }
 
 var serverName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -134,7 +139,7 @@ func (d *decoder) decodeFile(data []byte) *File {
 		return nil
 	}
 	fields, _ := d.mapping(root, "", []string{"version", "servers", "codemode", "bindings"})
-	f := &File{Path: d.file, Version: Version, Servers: map[string]*Server{}}
+	f := &File{Path: d.file, Version: Version, Servers: map[string]*Server{}, Bindings: map[string]*binding.Declaration{}}
 
 	i := slices.IndexFunc(fields, func(fl field) bool { return fl.name == "version" })
 	if i < 0 {
@@ -155,9 +160,10 @@ func (d *decoder) decodeFile(data []byte) *File {
 		case "codemode":
 			codemodeSet = d.codemode(f, fl)
 		case "bindings":
-			d.bindings(fl)
+			d.bindings(f, fl)
 		}
 	}
+	d.checkBindingNames(f)
 	if !codemodeSet {
 		f.Codemode.Spec = DefaultCodemodeSpec()
 		p, err := policy.Compile(f.Codemode.Spec)
@@ -263,18 +269,4 @@ func (d *decoder) codemode(f *File, fl field) bool {
 		return true
 	}
 	return false
-}
-
-func (d *decoder) bindings(fl field) {
-	n := fl.value
-	if !d.ok(n, fl.path) || isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, fl.path, "must be a mapping, not %s", describe(n))
-		return
-	}
-	if len(n.Content) > 0 {
-		d.errorf(fl.key, fl.path, "bindings are not supported by this airlock version yet; remove the bindings section (an empty `bindings: {}` is fine)")
-	}
 }

@@ -286,7 +286,7 @@ func TestErrorPositions(t *testing.T) {
 		{"a.json", "{\n\t\"version\": 1,\n\t\"version\": 1\n}", 3, 2, "version", `duplicate key "version" (first at line 2)`},
 		{"b.json", "{\"version\": 1, \"servers\": {\"\u00e9t\u00e9\": {\"command\": \"y\"}}}", 1, 28, "servers", `"été" is not a valid server name`},
 		{"c.yaml", "version: 1\nservers:\n  x:\n    command: y\n    network: {timeout: 5}\n", 5, 24, "servers.x.network.timeout", "5 is a bare number, not a duration; write 5s or 5000ms"},
-		{"d.yaml", "version: 1\nbindings: {tv: {}}\n", 2, 1, "bindings", "bindings are not supported by this airlock version yet"},
+		{"d.yaml", "version: 1\nbindings: {tv: {type: local-network}}\n", 2, 12, "bindings.tv.methods", "a binding needs at least one method"},
 	} {
 		_, err := Parse(tt.file, []byte(tt.src))
 		var e *Error
