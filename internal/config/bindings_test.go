@@ -73,8 +73,8 @@ func TestBindingExamples(t *testing.T) {
 		private, localhost     bool
 	}{
 		{"lg-remote.yaml", "lgRemote", "lg-tv", []string{"getStatus", "sendCommand", "setVolume"}, []string{"{{credential.tvIP}}:3000"}, true, false},
-		{"hue.yaml", "philipsHue", "hue", []string{"getLights", "setLight", "setScene"}, []string{"192.168.1.50:80"}, false, false},
-		{"home-assistant.yaml", "homeAssistant", "home-assistant", []string{"callService", "getState"}, []string{"homeassistant.local:8123"}, true, false},
+		{"hue.yaml", "philipsHue", "hue", []string{"getLights", "setLight", "setScene"}, []string{"{{credential.bridgeIP}}:80"}, true, false},
+		{"home-assistant.yaml", "homeAssistant", "home-assistant", []string{"callService", "getState"}, []string{"{{credential.host}}:8123"}, true, false},
 		{"dev-server.yaml", "devServer", "", []string{"getData", "postData"}, []string{"localhost:3000"}, false, true},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
