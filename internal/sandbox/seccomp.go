@@ -106,6 +106,10 @@ var deniedENOSYS = []string{"io_uring_setup", "io_uring_enter", "io_uring_regist
 // filterOptions are the per-run choices the filter depends on.
 type filterOptions struct {
 	allowUnix bool // socket(AF_UNIX, ...) allowed (Spec.AllowUnixSockets not empty)
+	// noSockets makes socket and socketpair fail with EPERM whatever their arguments, for a
+	// process that talks only over descriptors it inherited (the code-mode worker). It takes
+	// precedence over allowUnix.
+	noSockets bool
 }
 
 // buildFilter returns the seccomp program for the workload on goarch:
@@ -122,6 +126,9 @@ type filterOptions struct {
 //   - ioctl TIOCSTI and TIOCLINUX (typing into the caller's terminal): EPERM;
 //   - deniedEPERM: EPERM; deniedENOSYS: ENOSYS;
 //   - everything else allowed.
+//
+// With opts.noSockets, socket and socketpair fail with EPERM for every family and type (the
+// checks of their arguments below are then not reached).
 func buildFilter(goarch string, opts filterOptions) ([]bpf.Instruction, error) {
 	arch, ok := seccompArches[goarch]
 	if !ok {
@@ -141,8 +148,13 @@ func buildFilter(goarch string, opts filterOptions) ([]bpf.Instruction, error) {
 	if arch.x32 {
 		a.jset(x32SyscallBit, "kill", "")
 	}
-	a.jeq(nr("socket"), "socket", "")
-	a.jeq(nr("socketpair"), "socketpair", "")
+	if opts.noSockets {
+		a.jeq(nr("socket"), "eperm", "")
+		a.jeq(nr("socketpair"), "eperm", "")
+	} else {
+		a.jeq(nr("socket"), "socket", "")
+		a.jeq(nr("socketpair"), "socketpair", "")
+	}
 	a.jeq(nr("clone"), "newuser", "")
 	a.jeq(nr("unshare"), "newuser", "")
 	a.jeq(nr("ioctl"), "ioctl", "")

@@ -160,3 +160,60 @@ func TestAssemblerRejectsBadJumps(t *testing.T) {
 		t.Error("a jump of 300 instructions assembled")
 	}
 }
+
+// TestSeccompFilterNoSockets: with noSockets (the code-mode worker's filter) every socket and
+// socketpair call fails with EPERM, whatever the family and type, and the rest of the filter is
+// unchanged.
+func TestSeccompFilterNoSockets(t *testing.T) {
+	const cloexec = 0x80000
+	for goarch, arch := range seccompArches {
+		for _, allowUnix := range []bool{false, true} {
+			prog, err := buildFilter(goarch, filterOptions{noSockets: true, allowUnix: allowUnix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := bpf.Assemble(prog); err != nil {
+				t.Fatalf("%s: %v", goarch, err)
+			}
+			vm, err := bpf.NewVM(prog)
+			if err != nil {
+				t.Fatalf("%s: %v", goarch, err)
+			}
+			nr := arch.nr
+			cases := []struct {
+				name string
+				nr   uint32
+				args []uint64
+				want string
+			}{
+				{"socket AF_INET stream", nr["socket"], []uint64{afInet, sockStream | cloexec}, "errno 1"},
+				{"socket AF_INET6 dgram", nr["socket"], []uint64{afInet6, 2}, "errno 1"},
+				{"socket AF_NETLINK", nr["socket"], []uint64{afNetlink, sockRaw}, "errno 1"},
+				{"socket AF_UNIX", nr["socket"], []uint64{afUnix, sockStream}, "errno 1"},
+				{"socket AF_PACKET", nr["socket"], []uint64{afPacket, sockRaw}, "errno 1"},
+				{"socket AF_VSOCK", nr["socket"], []uint64{40, sockStream}, "errno 1"},
+				{"socketpair stream", nr["socketpair"], []uint64{afUnix, sockStream}, "errno 1"},
+				{"socketpair dgram", nr["socketpair"], []uint64{afUnix, 2}, "errno 1"},
+				{"clone CLONE_NEWUSER", nr["clone"], []uint64{cloneNewUser}, "errno 1"},
+				{"clone (thread)", nr["clone"], []uint64{0x3d0f00}, "allow"},
+				{"ptrace", nr["ptrace"], nil, "errno 1"},
+				{"io_uring_setup", nr["io_uring_setup"], nil, "errno 38"},
+				{"ioctl TIOCSTI", nr["ioctl"], []uint64{0, tiocsti}, "errno 1"},
+			}
+			for _, c := range cases {
+				t.Run(fmt.Sprintf("%s/allowUnix=%v/%s", goarch, allowUnix, c.name), func(t *testing.T) {
+					v, err := vm.Run(seccompData(arch.audit, c.nr, c.args...))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := actionName(uint32(v)); got != c.want {
+						t.Errorf("nr %d args %#x: %s, want %s", c.nr, c.args, got, c.want)
+					}
+				})
+			}
+			if v, _ := vm.Run(seccompData(0x40000003, 39)); actionName(uint32(v)) != "kill" {
+				t.Errorf("%s: a foreign architecture is not killed", goarch)
+			}
+		}
+	}
+}
