@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // MaxNameLength bounds binding, method and parameter names.
@@ -97,10 +98,42 @@ func checkIdentifier(name, what string) error {
 	return nil
 }
 
+// credentialName and credentialKey match ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ and
+// ^[A-Za-z_][A-Za-z0-9_-]{0,63}$. They are written out rather than compiled regular
+// expressions: a bounded repetition compiles to a program as long as its bound, which cost
+// every airlock start (a worker's too) half a millisecond of package initialisation.
 var (
-	credentialName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	credentialKey  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,63}$`)
+	credentialName = charClassMatcher{first: "_", rest: "_.-", digitFirst: true, max: 128}
+	credentialKey  = charClassMatcher{first: "_", rest: "_-", max: 64}
 )
+
+// charClassMatcher matches a non-empty string of at most max ASCII bytes: its first byte a
+// letter, one of first or (with digitFirst) a digit; every other byte a letter, a digit or
+// one of rest.
+type charClassMatcher struct {
+	first, rest string
+	digitFirst  bool
+	max         int
+}
+
+func (m charClassMatcher) MatchString(s string) bool {
+	if s == "" || len(s) > m.max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		digit := '0' <= c && c <= '9'
+		switch {
+		case letter:
+		case i == 0 && (strings.IndexByte(m.first, c) >= 0 || digit && m.digitFirst):
+		case i > 0 && (digit || strings.IndexByte(m.rest, c) >= 0):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // checkCredentialName checks the name of a credential in the store: letters, digits, '_', '.'
 // and '-'.
