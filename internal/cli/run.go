@@ -41,7 +41,8 @@ was given (plus servers.NAME.env with --config). Programs that ignore proxy vari
 no network at all.
 
 The policy is --config F --server NAME (servers.NAME.network; the command defaults to
-servers.NAME.command and args), or the --allow/--deny/--profile flags. With none of them
+servers.NAME.command and args; the server must be approved with 'airlock approve'), or the
+--allow/--deny/--profile flags. With none of them
 the command gets no network. See 'airlock check --help' for the entry syntax, and
 'airlock check' to try a policy before running anything.
 
@@ -134,6 +135,11 @@ func planRun(f *runFlags, args []string) (*runPlan, error) {
 		s, err := cf.Server(f.server)
 		if err != nil {
 			return nil, &exitError{code: exitUsage, msg: err.Error()}
+		}
+		if !f.dryRun {
+			if err := requireApproved(cf, false, s.Name); err != nil {
+				return nil, err
+			}
 		}
 		plan.Server, plan.Policy, plan.pol = s.Name, s.Spec, s.Policy
 		if len(args) == 0 {

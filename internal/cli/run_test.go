@@ -77,7 +77,14 @@ servers:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	plan, err := planRun(&runFlags{mode: "proxy", configPath: cfg, server: "ha"}, nil)
+	flags := &runFlags{mode: "proxy", configPath: cfg, server: "ha"}
+	if _, err := planRun(flags, nil); err == nil || !strings.Contains(err.Error(), "server ha is not approved; run `airlock approve --config "+cfg+"`") {
+		t.Fatalf("unapproved server: err = %v", err)
+	}
+	if code, out, errOut := run(t, "", "approve", "--config", cfg, "--yes"); code != 0 || !strings.Contains(out, "approved server ha") {
+		t.Fatalf("approve: exit %d\n%s%s", code, out, errOut)
+	}
+	plan, err := planRun(flags, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +93,16 @@ servers:
 	}
 	if !slices.Contains(plan.env, "HA_TOKEN=secret") || !slices.Equal(plan.Policy.Allow, []string{"192.168.1.20:8123"}) {
 		t.Errorf("env or policy not from the config: %v %+v", plan.env, plan.Policy)
+	}
+
+	// A changed declaration is refused until approved again; --dry-run still shows it.
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "args: [hass-mcp]", "args: [hass-mcp, --debug]", 1)), 0o600)
+	if _, err := planRun(flags, nil); err == nil || !strings.Contains(err.Error(), "server ha changed since it was approved") {
+		t.Errorf("changed server: err = %v", err)
+	}
+	if _, err := planRun(&runFlags{mode: "proxy", configPath: cfg, server: "ha", dryRun: true}, nil); err != nil {
+		t.Errorf("--dry-run of a changed server: %v", err)
 	}
 }
 
