@@ -132,7 +132,7 @@ var testSupport = map[string]bool{"internal/testdial": true, "internal/testdns":
 
 // testOnly are the packages that hold only tests: their non-test files carry nothing but the
 // package doc, so nothing can import them.
-var testOnly = map[string]bool{"internal/conventions": true, "internal/escape": true, "internal/mcptest": true}
+var testOnly = map[string]bool{"internal/conventions": true, "internal/devicetest": true, "internal/escape": true, "internal/mcptest": true}
 
 // TestTestSupportOnlyInTests: no production package imports a test-support package, so that
 // nothing test-only (a DNS server that answers what a test says, a dialer exempt from the rule
