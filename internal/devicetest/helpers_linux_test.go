@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,12 +17,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/airlock-sh/airlock/internal/testbin"
 	"github.com/airlock-sh/airlock/internal/testworld"
 )
 
@@ -53,43 +52,10 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-var (
-	buildOnce  sync.Once
-	buildDir   string
-	airlockBin string
-	buildErr   error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testbin.Cleanup()
 	os.Exit(code)
-}
-
-// binary builds cmd/airlock once. A build failure fails the test; it is never a reason to skip.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "airlock-devicetest-"); buildErr != nil {
-			return
-		}
-		airlockBin = filepath.Join(buildDir, "airlock")
-		cmd := exec.Command(goBin, "build", "-buildvcs=false", "-o", airlockBin, "github.com/airlock-sh/airlock/cmd/airlock")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return airlockBin
 }
 
 // request is what a fake device received.
@@ -134,7 +100,7 @@ type bench struct {
 }
 
 func newBench(t *testing.T, hosts ...testworld.Host) *bench {
-	bin := binary(t)
+	bin := testbin.Airlock(t)
 	w := testworld.New(t, hosts...)
 	dir := t.TempDir()
 	key := make([]byte, 32)

@@ -10,15 +10,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlock-sh/airlock/internal/testbin"
 	"github.com/airlock-sh/airlock/internal/testdns"
 	"github.com/airlock-sh/airlock/internal/testworld"
 )
@@ -64,55 +62,23 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// The binaries, built once per test binary.
-var (
-	buildOnce  sync.Once
-	buildDir   string
-	airlockBin string
-	probeBin   string
-	buildErr   error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
 // binaries builds cmd/airlock and testdata/probe (once) and returns their paths. A build
-// failure fails the test: it is never a reason to skip.
+// failure fails the test: it is never a reason to skip. The sandbox shares the file system, so
+// the probe runs from the build directory; its uid (the test's, root) owns the 0700 directory,
+// which is all it needs without capabilities.
 func binaries(t *testing.T) (airlock, probe string) {
 	t.Helper()
-	buildOnce.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "airlock-escape-"); buildErr != nil {
-			return
-		}
-		// The sandbox shares the file system, so the probe runs from here; its uid (the test's,
-		// root) owns the 0700 directory, which is all it needs without capabilities.
-		airlockBin = filepath.Join(buildDir, "airlock")
-		probeBin = filepath.Join(buildDir, "probe")
-		for _, b := range [][]string{
-			{"-o", airlockBin, "github.com/airlock-sh/airlock/cmd/airlock"},
-			{"-o", probeBin, "./testdata/probe"},
-		} {
-			cmd := exec.Command(goBin, append([]string{"build", "-buildvcs=false"}, b...)...)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build %s: %v\n%s", b[2], err, out)
-				return
-			}
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	probe, err := testbin.Build("./testdata/probe")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return airlockBin, probeBin
+	return testbin.Airlock(t), probe
 }
 
 // counter counts what a test host's listener saw.

@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/airlock-sh/airlock/internal/testbin"
 )
 
 // testRoleEnv makes the test binary play a part in a test instead of running tests: "supervisor"
@@ -34,11 +33,6 @@ func runTestRole(role string) int {
 var (
 	preflightOnce sync.Once
 	preflightErr  error
-
-	probeOnce sync.Once
-	probeDir  string
-	probeBin  string
-	probeErr  error
 )
 
 func requirePrivileged() bool { return os.Getenv("AIRLOCK_REQUIRE_PRIVILEGED") == "1" }
@@ -64,35 +58,17 @@ func requireSandbox(t testing.TB) {
 func probePath(t testing.TB) string {
 	t.Helper()
 	requireSandbox(t)
-	probeOnce.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		if probeDir, probeErr = os.MkdirTemp("", "airlock-sandbox-probe-"); probeErr != nil {
-			return
-		}
-		probeBin = filepath.Join(probeDir, "probe")
-		cmd := exec.Command(goBin, "build", "-buildvcs=false", "-o", probeBin, "./testdata/probe")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			probeErr = fmt.Errorf("go build ./testdata/probe: %v\n%s", err, out)
-		}
-	})
-	if probeErr != nil {
+	p, err := testbin.Build("./testdata/probe")
+	if err != nil {
 		if requirePrivileged() {
-			t.Fatal(probeErr)
+			t.Fatal(err)
 		}
-		t.Skip(probeErr)
+		t.Skip(err)
 	}
-	return probeBin
+	return p
 }
 
-func cleanupTestFiles() {
-	if probeDir != "" {
-		os.RemoveAll(probeDir)
-	}
-}
+func cleanupTestFiles() { testbin.Cleanup() }
 
 // outcome is what one sandboxed run produced.
 type outcome struct {
