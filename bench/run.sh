@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 n="${N:-200}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/airlock" ./cmd/airlock
+CGO_ENABLED="${CGO_ENABLED:-0}" go build -o "$tmp/airlock" ./cmd/airlock
 go build -o "$tmp/timeit" ./bench/timeit
 "$tmp/timeit" -n "$n" /bin/true ::: "$tmp/airlock" run --log /dev/null -- /bin/true
