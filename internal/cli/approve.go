@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -46,7 +48,7 @@ type approveFlags struct {
 func newApproveCmd() *cobra.Command {
 	var f approveFlags
 	cmd := &cobra.Command{
-		Use:     "approve --config F [--yes] [NAME...]",
+		Use:     "approve [--config F] [--yes | --show] [NAME...]",
 		Short:   "Review and approve what bindings and servers declare (network, methods, credentials)",
 		Long:    approveLong,
 		Example: approveExample,
@@ -55,7 +57,7 @@ func newApproveCmd() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.configPath, "config", "", "airlock config file (required)")
+	fl.StringVar(&f.configPath, "config", "", "airlock config file (default: $XDG_CONFIG_HOME/airlock/airlock.yaml)")
 	fl.BoolVar(&f.yes, "yes", false, "approve without asking")
 	fl.BoolVar(&f.show, "show", false, "only show the declarations and their approval state")
 	return cmd
@@ -161,7 +163,14 @@ func requireApproved(cf *config.File, bindings bool, servers ...string) error {
 
 func runApprove(f *approveFlags, names []string, stdin io.Reader, stdout io.Writer) error {
 	if f.configPath == "" {
-		return usageErr("--config is required: the file whose declarations to approve")
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return usageErr("no --config given, and the default config directory is unknown (%v); name the file with --config", err)
+		}
+		f.configPath = filepath.Join(dir, "airlock", "airlock.yaml")
+		if _, err := os.Stat(f.configPath); err != nil {
+			return usageErr("no --config given, and the default config %s does not exist; name the file with --config", f.configPath)
+		}
 	}
 	cf, err := config.Load(f.configPath)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 func TestApprove(t *testing.T) {
 	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "xdg"))
 	cfg := filepath.Join(dir, "airlock.yaml")
 	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "lg-remote.yaml"))
 	if err != nil {
@@ -68,12 +69,20 @@ func TestApprove(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"approve"}, "--config is required"},
+		{[]string{"approve"}, "no --config given, and the default config " + filepath.Join(dir, "xdg", "airlock", "airlock.yaml") + " does not exist"},
 		{[]string{"approve", "--config", cfg, "nosuch"}, `declares no binding or server "nosuch"`},
 		{[]string{"approve", "--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
 	} {
 		if code, _, errOut := run(t, "", tt.args...); code != 2 || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errOut, tt.want)
 		}
+	}
+
+	// Without --config, the user's default config.
+	def := filepath.Join(dir, "xdg", "airlock", "airlock.yaml")
+	os.MkdirAll(filepath.Dir(def), 0o700)
+	os.WriteFile(def, data, 0o600)
+	if code, out, errOut := run(t, "", "approve", "--show"); code != 0 || !strings.Contains(out, "binding lgRemote") {
+		t.Errorf("default config: exit %d\n%s%s", code, out, errOut)
 	}
 }
