@@ -13,7 +13,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,20 +30,12 @@ const patience = 60 * time.Second
 
 // The fake devices' hosts. "other" is a private address no binding declares: nothing may reach it.
 var (
-	tvHost       = testworld.Host{Name: "tv", Addrs: addrs("192.168.77.100")}
-	hueHost      = testworld.Host{Name: "hue", Addrs: addrs("192.168.77.50")}
-	haHost       = testworld.Host{Name: "ha", Addrs: addrs("192.168.77.20")}
-	otherHost    = testworld.Host{Name: "other", Addrs: addrs("192.168.77.99")}
-	metadataHost = testworld.Host{Name: "metadata", Addrs: addrs("169.254.169.254")}
+	tvHost       = testworld.Host{Name: "tv", Addrs: testworld.Addrs("192.168.77.100")}
+	hueHost      = testworld.Host{Name: "hue", Addrs: testworld.Addrs("192.168.77.50")}
+	haHost       = testworld.Host{Name: "ha", Addrs: testworld.Addrs("192.168.77.20")}
+	otherHost    = testworld.Host{Name: "other", Addrs: testworld.Addrs("192.168.77.99")}
+	metadataHost = testworld.Host{Name: "metadata", Addrs: testworld.Addrs("169.254.169.254")}
 )
-
-func addrs(ss ...string) []netip.Addr {
-	out := make([]netip.Addr, len(ss))
-	for i, s := range ss {
-		out[i] = netip.MustParseAddr(s)
-	}
-	return out
-}
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -34,10 +34,10 @@ const patience = 30 * time.Second
 
 // The test hosts. "public" has a documentation address: public-looking, and never a real host.
 var (
-	metadataHost = testworld.Host{Name: "metadata", Addrs: addrs("169.254.169.254")}
-	lanHost      = testworld.Host{Name: "lan", Addrs: addrs("10.77.0.2")}
-	publicHost   = testworld.Host{Name: "public", Addrs: addrs("198.51.100.7", "2001:db8:77::7")}
-	dnsHost      = testworld.Host{Name: "dns", Addrs: addrs("10.77.0.53")}
+	metadataHost = testworld.Host{Name: "metadata", Addrs: testworld.Addrs("169.254.169.254")}
+	lanHost      = testworld.Host{Name: "lan", Addrs: testworld.Addrs("10.77.0.2")}
+	publicHost   = testworld.Host{Name: "public", Addrs: testworld.Addrs("198.51.100.7", "2001:db8:77::7")}
+	dnsHost      = testworld.Host{Name: "dns", Addrs: testworld.Addrs("10.77.0.53")}
 )
 
 // policyArgs is the policy of every run: one explicit address, one name that resolves to it,
@@ -46,14 +46,6 @@ var policyArgs = []string{
 	"--allow", "198.51.100.7:80",
 	"--allow", "allowed.example.net:80",
 	"--allow", "private.example.net:80",
-}
-
-func addrs(ss ...string) []netip.Addr {
-	out := make([]netip.Addr, len(ss))
-	for i, s := range ss {
-		out[i] = netip.MustParseAddr(s)
-	}
-	return out
 }
 
 func randomHex(n int) string {

@@ -608,3 +608,13 @@ func (w *World) teardown(t testing.TB) {
 		}
 	}
 }
+
+// Addrs parses addresses for a Host, panicking on a malformed one (a bug in the test):
+// Host{Name: "lan", Addrs: Addrs("10.77.0.2")}.
+func Addrs(ss ...string) []netip.Addr {
+	out := make([]netip.Addr, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParseAddr(s)
+	}
+	return out
+}
