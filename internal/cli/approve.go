@@ -69,6 +69,7 @@ type declared struct {
 	value      any // what is hashed: the declaration as written
 	digest     string
 	state      string // approved, new, changed
+	refusal    error  // why it may not run (approval.Store.Check's error); nil when approved
 }
 
 // serverDeclaration is what a server's approval covers.
@@ -95,7 +96,7 @@ func declarations(cf *config.File, st *approval.Store) ([]*declared, error) {
 		}
 		d := &declared{kind: kind, name: name, value: v, digest: dg, state: "approved"}
 		if err := st.Check(kind, name, dg); err != nil {
-			d.state = "new"
+			d.state, d.refusal = "new", err
 			var ne *approval.NotApprovedError
 			if errors.As(err, &ne) && ne.Changed {
 				d.state = "changed"
@@ -133,26 +134,15 @@ func requireApproved(cf *config.File, bindings bool, servers ...string) error {
 	if err != nil {
 		return &exitError{code: exitUsage, msg: err.Error()}
 	}
-	var msgs []string
-	for _, n := range sortedKeys(cf.Bindings) {
-		if !bindings {
-			break
-		}
-		dg, err := approval.Digest(cf.Bindings[n])
-		if err == nil {
-			err = st.Check("binding", n, dg)
-		}
-		if err != nil {
-			msgs = append(msgs, err.Error())
-		}
+	all, err := declarations(cf, st)
+	if err != nil {
+		return &exitError{code: exitUsage, msg: err.Error()}
 	}
-	for _, n := range servers {
-		dg, err := approval.Digest(serverDecl(cf.Servers[n]))
-		if err == nil {
-			err = st.Check("server", n, dg)
-		}
-		if err != nil {
-			msgs = append(msgs, err.Error())
+	var msgs []string
+	for _, d := range all {
+		wanted := d.kind == "binding" && bindings || d.kind == "server" && slices.Contains(servers, d.name)
+		if wanted && d.refusal != nil {
+			msgs = append(msgs, d.refusal.Error())
 		}
 	}
 	if len(msgs) > 0 {
