@@ -50,7 +50,8 @@ func (g *Guard) HTTPClient() *http.Client { return NewClient(g) }
 // HTTP_PROXY is ignored: a proxy would connect on our behalf, unchecked), HTTP/2 attempted,
 // TLS verified with Go's defaults, at most 100 idle connections (10 per host) kept 90 s.
 // Only http and https URLs are fetched, and a redirect is refused after MaxRedirects hops, to
-// another scheme, or when g's policy refuses its target (checked before anything is sent).
+// another scheme, or when g's policy refuses its target (checked before anything is sent) —
+// unless the refusal is one g.Consult may override, which is then asked when the hop dials.
 //
 // Limits come from g's policy: the client's Timeout is Limits.Timeout when NewClient is called
 // (DefaultTimeout when zero); max_request_size and max_response_size are read on every request
@@ -99,8 +100,10 @@ func (g *Guard) checkRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("airlock: redirect refused: %w", err)
 	}
 	d, r, raw := g.check(req.Context(), hostPort(req.URL))
-	if d.Allow {
-		return nil // its connection is audited when it is dialled
+	if d.Allow || (g.Consult != nil && d.Approvable()) {
+		// Its connection is audited when it is dialled; a refusal the user may override is
+		// asked about there (Guard.Consult), once per hop.
+		return nil
 	}
 	g.audit(d, r, raw)
 	return fmt.Errorf("airlock: redirect to %s refused: %w", req.URL.Redacted(), blocked(d, r, raw))

@@ -61,6 +61,19 @@ type Guard struct {
 	// function refuses any address this call did not approve, so that even a dialer bug cannot
 	// connect unchecked. A non-nil Dial is trusted to connect to the address it is given.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Consult, when not nil, is asked about a refusal the user may override
+	// (policy.Decision.Approvable). Before it is asked, the destination is checked again under
+	// the policy plus a grant of exactly host:port and private addresses
+	// (policy.WithGrant), resolving a name if it was not resolved yet; only a destination that
+	// passes that check is offered, so metadata, loopback, link-local and the other special
+	// classes never reach Consult. Consult returns true to allow this one connection, which
+	// then goes only to ApprovalRequest.Addrs. It is called with the caller's context (no dial
+	// timeout: a person may take a while) and must return when that context is done.
+	//
+	// Only DialContext (and so SafeFetch) consults; Check never does. Nil means refusals are
+	// final.
+	Consult func(ctx context.Context, req ApprovalRequest) bool
 }
 
 // New returns a Guard enforcing p. The other fields keep their zero values.
@@ -94,7 +107,7 @@ type Result struct {
 // it normalises the host, asks the policy by name or literal, resolves an allowed name once
 // (names that stand for loopback are never resolved), and asks the policy again with every
 // address. It never panics on bad input: a host or port that cannot be parsed is a denial.
-// Check emits one audit event.
+// Check emits one audit event. It never asks Consult.
 func (g *Guard) Check(ctx context.Context, hostport string) (policy.Decision, Result) {
 	d, r, raw := g.check(ctx, hostport)
 	g.audit(d, r, raw)
@@ -104,6 +117,11 @@ func (g *Guard) Check(ctx context.Context, hostport string) (policy.Decision, Re
 // check is Check without the audit event; raw is the host as given, for events and errors
 // about targets that cannot be parsed.
 func (g *Guard) check(ctx context.Context, hostport string) (d policy.Decision, r Result, raw string) {
+	return g.checkWith(ctx, g.Policy(), hostport)
+}
+
+// checkWith is check under the policy p.
+func (g *Guard) checkWith(ctx context.Context, p *policy.Policy, hostport string) (d policy.Decision, r Result, raw string) {
 	hs, ps, err := net.SplitHostPort(hostport)
 	if err != nil {
 		return invalid(policy.ReasonInvalidTarget, fmt.Sprintf("%q is not host:port", hostport)), r, hostport
@@ -121,7 +139,6 @@ func (g *Guard) check(ctx context.Context, hostport string) (d policy.Decision, 
 		return invalid(policy.ReasonInvalidTarget, fmt.Sprintf("%q: only an IPv6 address goes in brackets", hostport)), r, hs
 	}
 	r.Host = h
-	p := g.Policy()
 	if p == nil {
 		return policy.Decision{Reason: policy.ReasonNoMatchingAllow, Rule: "default", Detail: "no policy applies to this destination's client, and without one everything is denied"}, r, hs
 	}
@@ -131,21 +148,30 @@ func (g *Guard) check(ctx context.Context, hostport string) (d policy.Decision, 
 	if d = p.Decide(h, r.Port); !d.Allow {
 		return d, r, hs // a denied name is never resolved
 	}
+	d, r.Addrs = g.decideAddrs(ctx, p, d, h, r.Addrs)
+	return d, r, hs
+}
+
+// decideAddrs is the second stage for h, which p's Decide allowed (d): it resolves a name once
+// unless addrs already holds its answer (names that stand for loopback are never resolved) and
+// applies p's address rules to every address. It returns the decision and the addresses it
+// checked (nil when the lookup failed).
+func (g *Guard) decideAddrs(ctx context.Context, p *policy.Policy, d policy.Decision, h host.Host, addrs []netip.Addr) (policy.Decision, []netip.Addr) {
 	switch {
-	case h.IsIP():
+	case h.IsIP() || len(addrs) > 0:
 		// Decide applied every address rule but the machine's own addresses; DecideAddrs adds it.
 	case netguard.ClassifyName(h.Name).Reason == netguard.Loopback:
-		r.Addrs = slices.Clone(netguard.LoopbackAddrs) // never sent to DNS
+		addrs = slices.Clone(netguard.LoopbackAddrs) // never sent to DNS
 	default:
-		addrs, err := g.resolver().LookupNetIP(ctx, "ip", h.Name+".")
+		answer, err := g.resolver().LookupNetIP(ctx, "ip", h.Name+".")
 		if err != nil {
-			return policy.Decision{Reason: policy.ReasonUnresolvable, Rule: ruleDNS, Detail: err.Error() + "; check the name, or pin its address"}, r, hs
+			return policy.Decision{Reason: policy.ReasonUnresolvable, Rule: ruleDNS, Detail: err.Error() + "; check the name, or pin its address"}, nil
 		}
-		if r.Addrs = clean(addrs); len(r.Addrs) == 0 {
-			return policy.Decision{Reason: policy.ReasonUnresolvable, Rule: ruleDNS, Detail: h.Name + " has no addresses; check the name, or pin its address"}, r, hs
+		if addrs = clean(answer); len(addrs) == 0 {
+			return policy.Decision{Reason: policy.ReasonUnresolvable, Rule: ruleDNS, Detail: h.Name + " has no addresses; check the name, or pin its address"}, addrs
 		}
 	}
-	return p.DecideResolved(d, r.Addrs, g.local()), r, hs
+	return p.DecideResolved(d, addrs, g.local()), addrs
 }
 
 func invalid(reason policy.Reason, detail string) policy.Decision {
@@ -244,6 +270,10 @@ func blocked(d policy.Decision, r Result, raw string) *BlockedError {
 // the checked addresses of the network's family in order, each attempt bounded by the policy's
 // timeout (DefaultDialTimeout when none), until one connects. It never resolves again and
 // never hands a name to the final dial step. Its signature fits http.Transport.DialContext.
+//
+// When Consult is set and the refusal is one the user may override, DialContext asks Consult
+// first (see Guard.Consult); the name is then resolved once, for that check, if the policy
+// refused it before resolution.
 func (g *Guard) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
@@ -252,10 +282,14 @@ func (g *Guard) DialContext(ctx context.Context, network, address string) (net.C
 			Err: fmt.Errorf("airlock: network %q is not supported; airlock connects only over TCP (tcp, tcp4, tcp6)", network)}
 	}
 	timeout := g.dialTimeout()
+	p := g.Policy()
 	cctx, cancel := context.WithTimeout(ctx, timeout)
-	d, r, raw := g.check(cctx, address)
+	d, r, raw := g.checkWith(cctx, p, address)
 	cerr := cctx.Err()
 	cancel()
+	if !d.Allow && g.Consult != nil && d.Approvable() {
+		return g.dialConsulted(ctx, p, network, address, d, r, raw, timeout)
+	}
 	g.audit(d, r, raw)
 	if !d.Allow {
 		if d.Rule == ruleDNS && cerr != nil {
@@ -265,12 +299,13 @@ func (g *Guard) DialContext(ctx context.Context, network, address string) (net.C
 		}
 		return nil, blocked(d, r, raw)
 	}
-	var addrs []netip.Addr
-	for _, a := range r.Addrs {
-		if network == "tcp" || (network == "tcp4") == a.Unmap().Is4() {
-			addrs = append(addrs, a)
-		}
-	}
+	return g.connect(ctx, network, address, r, timeout)
+}
+
+// connect dials the checked addresses r.Addrs of network's family in order, each attempt
+// bounded by timeout, until one connects.
+func (g *Guard) connect(ctx context.Context, network, address string, r Result, timeout time.Duration) (net.Conn, error) {
+	addrs := ofFamily(network, r.Addrs)
 	if len(addrs) == 0 {
 		return nil, &net.OpError{Op: "dial", Net: network,
 			Err: fmt.Errorf("airlock: %s has no %s address (checked: %v)", address, network, r.Addrs)}
@@ -296,6 +331,17 @@ func (g *Guard) DialContext(ctx context.Context, network, address string) (net.C
 		return nil, fmt.Errorf("airlock: connect %s: %w", address, errs[0])
 	}
 	return nil, fmt.Errorf("airlock: connect %s: %w", address, dialErrors(errs))
+}
+
+// ofFamily returns the addresses of addrs that network (tcp, tcp4, tcp6) may connect to.
+func ofFamily(network string, addrs []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range addrs {
+		if network == "tcp" || (network == "tcp4") == a.Unmap().Is4() {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // dialErrors is the failures of several connection attempts, on one line.

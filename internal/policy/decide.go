@@ -12,8 +12,9 @@ import (
 
 // Policy is a compiled Spec. It is immutable and safe for concurrent use.
 type Policy struct {
-	spec Spec
-	idx  index
+	spec   Spec
+	idx    index
+	grants []grant // destinations a user allowed at run time (WithGrant)
 }
 
 // denyAll is the empty policy, which a nil *Policy behaves as.
@@ -110,8 +111,11 @@ func (p *Policy) decide(h host.Host, port uint16) Decision {
 	}
 	var d Decision
 	e := p.idx.matchName(AllowList, h.Name, port)
+	granted := p.granted(h, port)
 	if e != nil {
 		d = Decision{Allow: true, Reason: ReasonAllowedByEntry, Rule: e.raw}
+	} else if granted {
+		d = grantDecision(netip.Addr{})
 	} else if p.spec.AllowPublicInternet {
 		d = Decision{Allow: true, Reason: ReasonPublicInternet, Rule: "allow_public_internet"}
 	} else {
@@ -132,7 +136,7 @@ func (p *Policy) decide(h host.Host, port uint16) Decision {
 			return d
 		}
 	case netguard.Private:
-		if p.spec.AllowPrivateIPs {
+		if p.spec.AllowPrivateIPs || granted {
 			return d
 		}
 	}
@@ -150,6 +154,9 @@ func (p *Policy) decideLiteral(a netip.Addr, port uint16) Decision {
 	}
 	if e := p.idx.prefixes[AllowList].match(a, port); e != nil {
 		return Decision{Allow: true, Reason: ReasonAllowedByEntry, Rule: e.raw, Addr: a}
+	}
+	if p.granted(host.Host{Addr: a}, port) {
+		return grantDecision(a)
 	}
 	if p.spec.AllowPublicInternet {
 		return Decision{Allow: true, Reason: ReasonPublicInternet, Rule: "allow_public_internet", Addr: a}
@@ -178,7 +185,7 @@ func (p *Policy) DecideResolved(d Decision, addrs []netip.Addr, own netguard.Loc
 		return d
 	}
 	if len(addrs) == 0 {
-		return Decision{Reason: ReasonUnresolvable, Rule: "resolve", Detail: h.String() + " has no addresses"}
+		return p.made(Decision{Reason: ReasonUnresolvable, Rule: "resolve", Detail: h.String() + " has no addresses"}, h, port)
 	}
 	// Decide let a loopback name through only with allow_localhost or an exact entry naming it.
 	loopbackName := !h.IsIP() && netguard.ClassifyName(h.Name).Reason == netguard.Loopback
@@ -205,7 +212,13 @@ func (p *Policy) DecideResolved(d Decision, addrs []netip.Addr, own netguard.Loc
 	if denied < len(addrs) {
 		first.Detail += fmt.Sprintf("; %d of the %d addresses of %s are not allowed, and a mixed answer is a DNS-rebinding signature", denied, len(addrs), h)
 	}
-	return first
+	return p.made(first, h, port)
+}
+
+// made records that p decided d for h:port (Decision.Approvable reads it).
+func (p *Policy) made(d Decision, h host.Host, port uint16) Decision {
+	d.from, d.host, d.port = p, h, port
+	return d
 }
 
 // decideAddr judges one address that allowed (the stage-1 decision) would otherwise let through.
@@ -228,7 +241,7 @@ func (p *Policy) decideAddr(h host.Host, port uint16, raw netip.Addr, own netgua
 	}
 	switch v.Reason {
 	case netguard.Private, netguard.SharedCGNAT:
-		if p.spec.AllowPrivateIPs {
+		if p.spec.AllowPrivateIPs || p.granted(h, port) {
 			return allowed
 		}
 	case netguard.Loopback, netguard.OwnAddress:

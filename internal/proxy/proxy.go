@@ -58,6 +58,12 @@ type Options struct {
 	Resolver egress.Resolver
 	Local    func() netguard.Local
 	Dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Consult, when set, is handed to every client's egress.Guard (see egress.Guard.Consult)
+	// with the client's name, the server name whose policy judged the connection ("" for the
+	// default policy): it is asked whether the user allows a refused destination that the user
+	// may override, and returns true to let this one upstream connection through. It is called
+	// with the proxy's own context, which ends with Shutdown. Nil means refusals are final.
+	Consult func(ctx context.Context, client string, req egress.ApprovalRequest) bool
 
 	// MaxHeaderBytes bounds a request's header block (431 beyond it) and an upstream
 	// response's (502). Zero means 64 KiB.
@@ -184,6 +190,9 @@ func (s *Server) newClient(name string) *clientState {
 		Local:    s.opts.Local,
 		Dial:     s.opts.Dial,
 		Server:   name,
+	}
+	if consult := s.opts.Consult; consult != nil {
+		g.Consult = func(ctx context.Context, req egress.ApprovalRequest) bool { return consult(ctx, name, req) }
 	}
 	switch {
 	case s.opts.Observer != nil:
