@@ -128,7 +128,7 @@ func TestDependencyDirections(t *testing.T) {
 // testSupport are the packages that exist to serve tests (a real DNS server, sealed network
 // namespaces). Only _test.go files may import them, and they may open connections: a test's
 // client of its own loopback server, or of a host in its own test world.
-var testSupport = map[string]bool{"internal/testbin": true, "internal/testdial": true, "internal/testdns": true, "internal/testworld": true}
+var testSupport = map[string]bool{"internal/testbin": true, "internal/testdial": true, "internal/testdns": true, "internal/testnpm": true, "internal/testworld": true}
 
 // testOnly are the packages that hold only tests: their non-test files carry nothing but the
 // package doc, so nothing can import them.

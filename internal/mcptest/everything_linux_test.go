@@ -23,24 +23,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/airlock-sh/airlock/internal/testnpm"
 	"github.com/airlock-sh/airlock/internal/testworld"
 )
 
 const (
-	// everythingPkg is the MCP reference server that exercises every feature of the protocol;
-	// everythingVersion pins it (npm view @modelcontextprotocol/server-everything version).
-	everythingPkg     = "@modelcontextprotocol/server-everything"
-	everythingVersion = "2026.8.31"
-
-	// npmCacheEnv overrides where the server is installed (see the package doc).
-	npmCacheEnv = "AIRLOCK_TEST_NPM_CACHE"
-
 	// markerVar carries a value unique to one run into airlock's environment: it must reach the
 	// server, and no process carrying it may outlive the session.
 	markerVar = "AIRLOCK_TEST_MARKER"
@@ -75,7 +67,7 @@ var proxyEnv = map[string]string{
 // was given; closing the client ends airlock and the server.
 func TestEverythingServer(t *testing.T) {
 	testworld.Require(t) // before the install: no point fetching from npm where no world can be built
-	node, entry := installEverything(t)
+	node, entry := testnpm.Everything(t)
 	airlock := buildAirlock(t)
 
 	w := testworld.New(t, lan, public)
@@ -329,7 +321,7 @@ func listTools(ctx context.Context, t *testing.T, cs *mcp.ClientSession) map[str
 	t.Logf("tools/list: %d tools: %s", len(names), strings.Join(names, ", "))
 	for _, want := range []string{"echo", "get-env", "gzip-file-as-resource"} {
 		if tools[want] == nil {
-			t.Fatalf("server-everything %s has no tool %q; it has %v", everythingVersion, want, names)
+			t.Fatalf("server-everything %s has no tool %q; it has %v", testnpm.EverythingVersion, want, names)
 		}
 	}
 	return tools
@@ -417,102 +409,6 @@ func fileServer(body string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /file.txt", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) })
 	return mux
-}
-
-// installEverything installs the pinned server-everything with npm (or reuses an earlier
-// install) and returns the absolute paths of node and of the package's bin entry point.
-func installEverything(t *testing.T) (node, entry string) {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing(t, "node is not installed (%v); install Node.js and npm", err)
-	}
-	if node, err = filepath.Abs(node); err != nil {
-		t.Fatal(err)
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		missing(t, "npm is not installed (%v); install Node.js and npm", err)
-	}
-	cache := os.Getenv(npmCacheEnv)
-	if cache == "" {
-		uc, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatalf("no cache directory for npm installs (%v); set %s", err, npmCacheEnv)
-		}
-		cache = filepath.Join(uc, "airlock-test", "npm")
-	}
-	prefix := filepath.Join(cache, "server-everything@"+everythingVersion)
-	if err := os.MkdirAll(prefix, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// Test binaries of concurrent runs share the cache: one installs, the others wait.
-	lock, err := os.OpenFile(prefix+".lock", os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close() // releases the lock
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatalf("lock %s: %v", lock.Name(), err)
-	}
-
-	pkgDir := filepath.Join(prefix, "node_modules", filepath.FromSlash(everythingPkg))
-	stamp := filepath.Join(prefix, ".airlock-test-installed") // written only after a complete install
-	if b, err := os.ReadFile(stamp); err != nil || string(b) != everythingVersion {
-		ctx, cancel := context.WithTimeout(t.Context(), installPatience)
-		defer cancel()
-		start := time.Now()
-		cmd := exec.CommandContext(ctx, npm, "install", "--prefix", prefix, "--no-audit", "--no-fund",
-			"--ignore-scripts", everythingPkg+"@"+everythingVersion)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm install %s@%s: %v\n%s", everythingPkg, everythingVersion, err, out)
-		}
-		if err := os.WriteFile(stamp, []byte(everythingVersion), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("installed %s@%s into %s in %v", everythingPkg, everythingVersion, prefix, time.Since(start).Round(time.Millisecond))
-	}
-
-	raw, err := os.ReadFile(filepath.Join(pkgDir, "package.json"))
-	if err != nil {
-		t.Fatalf("%s: %v (remove %s to reinstall)", everythingPkg, err, prefix)
-	}
-	var pkg struct {
-		Version string          `json:"version"`
-		Bin     json.RawMessage `json:"bin"`
-	}
-	if err := json.Unmarshal(raw, &pkg); err != nil {
-		t.Fatalf("%s/package.json: %v", pkgDir, err)
-	}
-	if pkg.Version != everythingVersion {
-		t.Fatalf("%s holds %s %s, want %s (remove %s to reinstall)", pkgDir, everythingPkg, pkg.Version, everythingVersion, prefix)
-	}
-	// "bin" is a path, or an object of command name -> path.
-	var bin string
-	if err := json.Unmarshal(pkg.Bin, &bin); err != nil {
-		var bins map[string]string
-		if err := json.Unmarshal(pkg.Bin, &bins); err != nil || len(bins) != 1 {
-			t.Fatalf("%s/package.json: bin is %s, want a path or one command", pkgDir, pkg.Bin)
-		}
-		for _, b := range bins {
-			bin = b
-		}
-	}
-	entry = filepath.Join(pkgDir, filepath.FromSlash(bin))
-	if _, err := os.Stat(entry); err != nil {
-		t.Fatalf("%s's entry point: %v (remove %s to reinstall)", everythingPkg, err, prefix)
-	}
-	return node, entry
-}
-
-// missing skips t for a missing tool, or fails it when privileged tests must run.
-func missing(t *testing.T, format string, args ...any) {
-	t.Helper()
-	why := fmt.Sprintf(format, args...)
-	if strings.TrimSpace(os.Getenv(testworld.RequireEnv)) == "1" {
-		t.Fatalf("%s (%s=1: this test must run, not skip)", why, testworld.RequireEnv)
-	}
-	t.Skipf("%s (set %s=1 to fail instead of skipping)", why, testworld.RequireEnv)
 }
 
 // buildAirlock builds cmd/airlock into a temporary directory and returns its path.
