@@ -19,13 +19,27 @@ import (
 //	  "approvals": {
 //	    "binding/lgRemote": {"digest": "sha256:…", "approved_at": "2025-01-02T03:04:05Z"},
 //	    "server/github":    {"digest": "sha256:…", "approved_at": "2025-01-02T03:04:05Z"}
+//	  },
+//	  "grants": {
+//	    "server/github": [{"host": "uploads.example.com", "port": 443, "granted_at": "2025-01-02T03:04:05Z"}],
+//	    "codemode":      [{"host": "192.168.1.20", "port": 8080, "granted_at": "2025-01-02T03:04:05Z"}]
 //	  }
 //	}
+//
+// "grants" (optional) are destinations the user allowed for good at run time ("Allow always"
+// when airlock gateway asked), by scope: "server/NAME" or "codemode".
 const fileVersion = 1
 
 type fileJSON struct {
-	Version   *int                 `json:"version"`
-	Approvals map[string]entryJSON `json:"approvals"`
+	Version   *int                   `json:"version"`
+	Approvals map[string]entryJSON   `json:"approvals"`
+	Grants    map[string][]grantJSON `json:"grants,omitempty"`
+}
+
+type grantJSON struct {
+	Host      string `json:"host"`
+	Port      uint16 `json:"port"`
+	GrantedAt string `json:"granted_at"`
 }
 
 type entryJSON struct {
@@ -38,7 +52,34 @@ const maxFile = 4 << 20
 
 // decodeFile parses an approvals file strictly: unknown fields, a missing or other version,
 // malformed keys, digests or times, and trailing data are errors.
-func decodeFile(data []byte) (map[string]Approval, error) {
+func decodeFile(data []byte) (map[string]Approval, map[string][]Grant, error) {
+	m, err := decodeApprovals(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	var f fileJSON
+	_ = json.Unmarshal(data, &f) // decodeApprovals accepted it
+	grants := map[string][]Grant{}
+	for scope, list := range f.Grants {
+		if err := checkScope(scope); err != nil {
+			return nil, nil, fmt.Errorf("grants %q: %w", scope, err)
+		}
+		for i, gj := range list {
+			at, err := time.Parse(time.RFC3339, gj.GrantedAt)
+			if err != nil {
+				return nil, nil, fmt.Errorf("grants %q[%d]: granted_at %q is not an RFC 3339 time", scope, i, gj.GrantedAt)
+			}
+			g := Grant{Host: gj.Host, Port: gj.Port, GrantedAt: at.UTC().Truncate(time.Second)}
+			if err := g.check(); err != nil {
+				return nil, nil, fmt.Errorf("grants %q[%d]: %w", scope, i, err)
+			}
+			grants[scope] = append(grants[scope], g)
+		}
+	}
+	return m, grants, nil
+}
+
+func decodeApprovals(data []byte) (map[string]Approval, error) {
 	var f fileJSON
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -76,11 +117,22 @@ func decodeFile(data []byte) (map[string]Approval, error) {
 }
 
 // encodeFile is the inverse of decodeFile, indented, keys sorted.
-func encodeFile(m map[string]Approval) ([]byte, error) {
+func encodeFile(m map[string]Approval, grants map[string][]Grant) ([]byte, error) {
 	v := fileVersion
 	f := fileJSON{Version: &v, Approvals: make(map[string]entryJSON, len(m))}
 	for k, a := range m {
 		f.Approvals[k] = entryJSON{Digest: a.Digest, ApprovedAt: a.ApprovedAt.UTC().Format(time.RFC3339)}
+	}
+	for scope, list := range grants {
+		if len(list) == 0 {
+			continue
+		}
+		if f.Grants == nil {
+			f.Grants = map[string][]grantJSON{}
+		}
+		for _, g := range list {
+			f.Grants[scope] = append(f.Grants[scope], grantJSON{Host: g.Host, Port: g.Port, GrantedAt: g.GrantedAt.UTC().Format(time.RFC3339)})
+		}
 	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {

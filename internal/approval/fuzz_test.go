@@ -2,6 +2,7 @@ package approval
 
 import (
 	"maps"
+	"slices"
 	"testing"
 )
 
@@ -21,19 +22,22 @@ func FuzzDecodeFile(f *testing.F) {
 		`{"version":1,"approvals":{"x":{}}}`,
 		`{"version":1,"approvals":{"binding/\u0000":{"digest":"` + d + `","approved_at":"2025-01-02T03:04:05Z"}}}`,
 		`[]`,
+		`{"version":1,"approvals":{},"grants":{"codemode":[{"host":"192.168.1.20","port":8080,"granted_at":"2025-01-02T03:04:05Z"}]}}`,
+		`{"version":1,"approvals":{},"grants":{"server/github":[{"host":"[::1]","port":0,"granted_at":"x"}]}}`,
+		`{"version":1,"approvals":{},"grants":{"nope":[]}}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := decodeFile(data)
+		m, grants, err := decodeFile(data)
 		if err != nil {
 			return
 		}
-		enc, err := encodeFile(m)
+		enc, err := encodeFile(m, grants)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := decodeFile(enc)
+		again, againGrants, err := decodeFile(enc)
 		if err != nil {
 			t.Fatalf("re-decoding %s: %v", enc, err)
 		}
@@ -41,6 +45,11 @@ func FuzzDecodeFile(f *testing.F) {
 			return a.Digest == b.Digest && a.ApprovedAt.Truncate(1e9).Equal(b.ApprovedAt)
 		}) {
 			t.Fatalf("round trip changed %v into %v", m, again)
+		}
+		for scope, list := range grants {
+			if len(list) > 0 && !slices.Equal(list, againGrants[scope]) {
+				t.Fatalf("round trip changed grants %v into %v", grants, againGrants)
+			}
 		}
 	})
 }

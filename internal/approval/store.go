@@ -54,8 +54,9 @@ func PathFor(configPath string) string {
 type Store struct {
 	path, configPath string
 
-	mu sync.RWMutex
-	m  map[string]Approval // "KIND/NAME" -> approval
+	mu     sync.RWMutex
+	m      map[string]Approval // "KIND/NAME" -> approval
+	grants map[string][]Grant  // scope -> destinations allowed at run time
 }
 
 // Load reads the approvals file at path. A missing file is an empty store (nothing approved).
@@ -66,7 +67,7 @@ type Store struct {
 // user should learn that their approvals are not being read. On Unix, a file that others
 // may write is refused, since whoever writes it approves.
 func Load(path string) (*Store, error) {
-	s := &Store{path: path, configPath: guessConfig(path), m: map[string]Approval{}}
+	s := &Store{path: path, configPath: guessConfig(path), m: map[string]Approval{}, grants: map[string][]Grant{}}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
@@ -92,11 +93,11 @@ func Load(path string) (*Store, error) {
 	if len(data) > maxFile {
 		return nil, fmt.Errorf("%s: larger than %d bytes; this is not an approvals file", path, maxFile)
 	}
-	m, err := decodeFile(data)
+	m, grants, err := decodeFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a valid approvals file: %v; fix it, or delete it and approve again with `airlock approve` (until then nothing counts as approved)", path, err)
 	}
-	s.m = m
+	s.m, s.grants = m, grants
 	return s, nil
 }
 
@@ -218,7 +219,7 @@ func (s *Store) Prune(keep func(kind, name string) bool) []Entry {
 // config's).
 func (s *Store) Save() error {
 	s.mu.RLock()
-	data, err := encodeFile(s.m)
+	data, err := encodeFile(s.m, s.grants)
 	s.mu.RUnlock()
 	if err != nil {
 		return fmt.Errorf("save approvals %s: %w", s.path, err)
