@@ -7,20 +7,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/airlock-sh/airlock/internal/config"
-	"github.com/airlock-sh/airlock/internal/dnsfilter"
+	"github.com/airlock-sh/airlock/internal/isolate"
 	"github.com/airlock-sh/airlock/internal/policy"
-	"github.com/airlock-sh/airlock/internal/proxy"
 	"github.com/airlock-sh/airlock/internal/sandbox"
 )
 
@@ -178,33 +174,13 @@ func planRun(f *runFlags, args []string) (*runPlan, error) {
 		}
 	}
 
-	proxyURL := "http://" + sandbox.HTTPProxyAddr
-	socksURL := "socks5h://" + sandbox.SOCKSAddr
-	for _, kv := range [][2]string{
-		{"HTTP_PROXY", proxyURL}, {"HTTPS_PROXY", proxyURL}, {"ALL_PROXY", socksURL},
-		{"http_proxy", proxyURL}, {"https_proxy", proxyURL}, {"all_proxy", socksURL},
-		{"NO_PROXY", ""}, {"no_proxy", ""}, {"NODE_USE_ENV_PROXY", "1"},
-	} {
-		extraEnv[kv[0]] = kv[1]
-		plan.Env = append(plan.Env, kv[0]+"="+kv[1])
+	plan.Env = isolate.ProxyEnv()
+	extra := make([]string, 0, len(extraEnv))
+	for _, k := range sortedKeys(extraEnv) {
+		extra = append(extra, k+"="+extraEnv[k])
 	}
-	plan.env = mergeEnv(os.Environ(), extraEnv)
+	plan.env = isolate.MergeEnv(os.Environ(), append(extra, plan.Env...)...)
 	return plan, nil
-}
-
-// mergeEnv returns base with the variables of extra set (replacing any of the same name).
-func mergeEnv(base []string, extra map[string]string) []string {
-	out := make([]string, 0, len(base)+len(extra))
-	for _, kv := range base {
-		name, _, _ := strings.Cut(kv, "=")
-		if _, ok := extra[name]; !ok {
-			out = append(out, kv)
-		}
-	}
-	for k, v := range extra {
-		out = append(out, k+"="+v)
-	}
-	return out
 }
 
 func runRun(ctx context.Context, f *runFlags, args []string, stdout, stderr io.Writer) error {
@@ -227,51 +203,23 @@ func runRun(ctx context.Context, f *runFlags, args []string, stdout, stderr io.W
 	}
 	defer closeLog()
 
-	px := proxy.New(proxy.Options{Audit: sink, Logger: log})
-	px.SetPolicies(nil, map[string]*policy.Policy{plan.Server: plan.pol})
-	dns := dnsfilter.New(dnsfilter.Options{Policy: func() *policy.Policy { return plan.pol },
-		Audit: sink, Server: plan.Server, Logger: log})
-
-	var wg sync.WaitGroup
-	serve := func(ep sandbox.Endpoints) error {
-		for _, fn := range []func() error{
-			func() error { return px.ServeHTTPProxy(ep.HTTPProxy, plan.Server) },
-			func() error { return px.ServeSOCKS(ep.SOCKS, plan.Server) },
-			func() error { return dns.ServePacket(ep.DNS) },
-			func() error { return dns.ServeStream(ep.DNSTCP) },
-		} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := fn(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, dnsfilter.ErrServerClosed) {
-					log.Error("serving the sandbox's endpoint stopped; the command has no network now", "error", err.Error())
-				}
-			}()
-		}
-		return nil
-	}
-
 	sigc := make(chan os.Signal, 4)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigc)
 
-	code, err := sandbox.Run(ctx, sandbox.Spec{
-		Path:             plan.Command[0],
-		Args:             plan.Command,
+	code, err := isolate.Run(ctx, isolate.Workload{
+		Name:             plan.Server,
+		Policy:           plan.pol,
+		Command:          plan.Command,
 		Env:              plan.env,
 		Stdin:            os.Stdin,
 		Stdout:           os.Stdout,
 		Stderr:           os.Stderr,
 		AllowUnixSockets: f.allowUnix,
 		Signals:          sigc,
-	}, serve)
-
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = px.Shutdown(sctx)
-	_ = dns.Shutdown(sctx)
-	wg.Wait()
-
+		Audit:            sink,
+		Logger:           log,
+	})
 	if err != nil {
 		var se *sandbox.Error
 		if errors.As(err, &se) {
