@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -152,15 +150,13 @@ func requireApproved(cf *config.File, bindings bool, servers ...string) error {
 }
 
 func runApprove(f *approveFlags, names []string, stdin io.Reader, stdout io.Writer) error {
+	var err error
 	if f.configPath == "" {
-		dir, err := os.UserConfigDir()
-		if err != nil {
-			return usageErr("no --config given, and the default config directory is unknown (%v); name the file with --config", err)
+		if f.configPath, err = defaultConfigPath(); err != nil {
+			return err
 		}
-		f.configPath = filepath.Join(dir, "airlock", "airlock.yaml")
-		if _, err := os.Stat(f.configPath); err != nil {
-			return usageErr("no --config given, and the default config %s does not exist; name the file with --config", f.configPath)
-		}
+	} else if f.configPath, err = expandHome(f.configPath); err != nil {
+		return err
 	}
 	cf, err := config.Load(f.configPath)
 	if err != nil {
@@ -197,6 +193,7 @@ func runApprove(f *approveFlags, names []string, stdin io.Reader, stdout io.Writ
 			pending = append(pending, d)
 		}
 	}
+	writeGrants(stdout, st)
 	if f.show {
 		return nil
 	}
@@ -225,6 +222,22 @@ func runApprove(f *approveFlags, names []string, stdin io.Reader, stdout io.Writ
 		fmt.Fprintf(stdout, "approved %s %s (%s) in %s\n", d.kind, d.name, d.digest, path)
 	}
 	return nil
+}
+
+// writeGrants lists the destinations allowed for good at run time (airlock gateway's "Allow
+// always"), which the approvals file keeps apart from the approvals.
+func writeGrants(w io.Writer, st *approval.Store) {
+	scopes := st.GrantScopes()
+	if len(scopes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "allowed at run time (\"Allow always\"; delete from %s to revoke):\n", st.Path())
+	for _, scope := range scopes {
+		for _, g := range st.Grants(scope) {
+			fmt.Fprintf(w, "  %-24s %s (since %s)\n", scope+":", g, g.GrantedAt.Format(time.DateOnly))
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 // writeDeclaration prints one declaration as a readable block.

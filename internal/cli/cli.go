@@ -73,6 +73,6 @@ Start with 'airlock check --help' to see how destinations are judged.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%v\nRun '%s --help' for usage.", err, c.CommandPath())
 	})
-	root.AddCommand(newCheckCmd(), newProxyCmd(), newRunCmd(), newExecCmd(), newApproveCmd(), newSecretCmd())
+	root.AddCommand(newCheckCmd(), newProxyCmd(), newRunCmd(), newExecCmd(), newApproveCmd(), newSecretCmd(), newGatewayCmd())
 	return root
 }
