@@ -143,6 +143,9 @@ func runGateway(ctx context.Context, f *gatewayFlags, stdin io.Reader, stdout, s
 			return usageErr("--allow-origin %q: give scheme://host[:port], e.g. http://localhost:5173", o)
 		}
 	}
+	if t := os.Getenv("AIRLOCK_GATEWAY_TOKEN"); f.httpAddr != "" && t != "" && len(t) < 16 {
+		return usageErr("AIRLOCK_GATEWAY_TOKEN is shorter than 16 characters; use a long random value (openssl rand -hex 32)")
+	}
 	if f.configPath == "" {
 		if f.configPath, err = defaultConfigPath(); err != nil {
 			return err
@@ -258,8 +261,6 @@ func serveGatewayHTTP(ctx context.Context, gw *gateway.Gateway, f *gatewayFlags,
 			return &exitError{code: exitRunFailed, msg: "gateway: make a token: " + err.Error()}
 		}
 		token, printed = hex.EncodeToString(b), true
-	case len(token) < 16:
-		return usageErr("AIRLOCK_GATEWAY_TOKEN is shorter than 16 characters; use a long random value (openssl rand -hex 32)")
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

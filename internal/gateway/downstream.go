@@ -40,6 +40,7 @@ type downstream struct {
 	starting *startOp
 	lastErr  error       // why the last start failed or the last process ended
 	crashes  []time.Time // recent quick exits
+	retryAt  time.Time   // after a failed start: no new attempt before this
 	stopped  bool
 	inflight []*asker // askers of the calls in flight, newest last
 }
@@ -95,8 +96,12 @@ func (d *downstream) session(ctx context.Context) (*mcp.ClientSession, error) {
 	}
 }
 
-// crashLooping refuses a start while the server is in its crash pause. d.mu is held.
+// crashLooping refuses a start while the server is in its crash pause, or soon after a start
+// that failed. d.mu is held.
 func (d *downstream) crashLooping(now time.Time) error {
+	if now.Before(d.retryAt) {
+		return fmt.Errorf("it failed to start (%v); airlock tries again after %s", d.lastErr, d.retryAt.Format(time.TimeOnly))
+	}
 	if len(d.crashes) < crashLimit {
 		return nil
 	}
@@ -116,6 +121,7 @@ func (d *downstream) start(op *startOp) {
 	d.starting = nil
 	if err != nil {
 		d.lastErr = err
+		d.retryAt = time.Now().Add(crashPause)
 	} else if d.stopped {
 		err = errors.New("the gateway is shutting down")
 		go cs.Close()
@@ -126,11 +132,10 @@ func (d *downstream) start(op *startOp) {
 	op.cs, op.err = cs, err
 	if err != nil {
 		op.cs = nil
+	} else {
+		d.g.syncTools() // before anyone waiting lists the tools
 	}
 	close(op.done)
-	if err == nil {
-		d.g.syncTools()
-	}
 }
 
 // launch starts the sandboxed process, initialises the MCP session and lists the tools.
@@ -212,6 +217,9 @@ func (d *downstream) startError(step string, err error, p *process) error {
 	select {
 	case <-p.done:
 		if errors.As(p.err, &se) {
+			if se.Step == "find executable" {
+				return fmt.Errorf("its command could not be found: %w", se.Err)
+			}
 			return fmt.Errorf("cannot isolate it, so it was not started: %w", p.err)
 		}
 		if p.err != nil {

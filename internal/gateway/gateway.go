@@ -51,9 +51,9 @@ type Server struct {
 // Unavailable is a server or binding of the config that the gateway does not offer, and why
 // (for example that it is not approved, and the command that approves it).
 type Unavailable struct {
-	Kind   string // "server" or "binding"
-	Name   string
-	Reason string
+	Kind   string `json:"kind"` // "server" or "binding"
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
 }
 
 // Grants remembers the destinations the user allowed for good ("Allow always").
@@ -263,8 +263,8 @@ func (g *Gateway) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 }
 
 // ensureAll starts every server that is not running (in parallel, each bounded by
-// StartTimeout) and brings the offered tools up to date. A server that cannot start is left
-// out, with its error logged and shown by list_permissions.
+// StartTimeout); each start brings the offered tools up to date. A server that cannot start is
+// left out, with its error logged and shown by list_permissions.
 func (g *Gateway) ensureAll(ctx context.Context) {
 	g.ensureMu.Lock()
 	defer g.ensureMu.Unlock()
@@ -280,7 +280,6 @@ func (g *Gateway) ensureAll(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
-	g.syncTools()
 }
 
 // ensureTool starts the server of a SERVER__TOOL name that is not offered yet.
@@ -299,5 +298,4 @@ func (g *Gateway) ensureTool(ctx context.Context, name string) {
 	if _, err := d.session(ctx); err != nil {
 		g.log.Warn("server not available", "server", server, "error", err.Error())
 	}
-	g.syncTools()
 }

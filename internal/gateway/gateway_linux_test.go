@@ -513,6 +513,13 @@ func TestGatewayHTTP(t *testing.T) {
 	r := newRig(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
 	defer cancel()
+	// A server that cannot start (approved), and one nobody approved.
+	cfg, _ := os.ReadFile(r.cfg)
+	cfg = []byte(strings.Replace(string(cfg), "servers:\n", "servers:\n  broken:\n    command: /nonexistent/mcp-server\n", 1))
+	os.WriteFile(r.cfg, cfg, 0o644)
+	r.airlock("approve", "--config", r.cfg, "--yes")
+	cfg = []byte(strings.Replace(string(cfg), "servers:\n", "servers:\n  unreviewed:\n    command: /bin/true\n", 1))
+	os.WriteFile(r.cfg, cfg, 0o644)
 	token := randomHex(24)
 	// Outside the world, on the machine's loopback: the servers still run isolated, and the
 	// only traffic is between this test and the gateway on 127.0.0.1.
@@ -584,6 +591,14 @@ func TestGatewayHTTP(t *testing.T) {
 		if !listed[want] {
 			t.Errorf("%s is not listed over HTTP", want)
 		}
+	}
+	perms, _ := call(ctx, t, cs, "list_permissions", map[string]any{})
+	if !strings.Contains(perms, `"status": "not running: its command could not be found`) || !strings.Contains(perms, "/nonexistent/mcp-server") ||
+		!strings.Contains(perms, `"name": "unreviewed"`) || !strings.Contains(perms, "airlock approve") {
+		t.Errorf("list_permissions does not explain the broken and the unapproved server:\n%s", perms)
+	}
+	if listed["broken__echo"] || listed["unreviewed__echo"] {
+		t.Error("tools of a broken or unapproved server are listed")
 	}
 	if text, isErr := call(ctx, t, cs, "everything__echo", map[string]any{"message": "over http"}); isErr || !strings.Contains(text, "over http") {
 		t.Fatalf("everything__echo over HTTP: %q isError=%v", text, isErr)

@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -189,5 +191,33 @@ func TestValidOrigin(t *testing.T) {
 		if ValidOrigin(o) != ok {
 			t.Errorf("ValidOrigin(%q) = %v", o, !ok)
 		}
+	}
+}
+
+// TestCrashLoopGuard: three quick exits pause restarts for crashPause; a failed start pauses
+// the next attempt; both say when airlock tries again.
+func TestCrashLoopGuard(t *testing.T) {
+	d := &downstream{}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for i := 0; i < crashLimit-1; i++ {
+		d.crashes = append(d.crashes, now)
+	}
+	if err := d.crashLooping(now); err != nil {
+		t.Fatalf("%d quick exits already pause restarts: %v", len(d.crashes), err)
+	}
+	d.crashes = append(d.crashes, now)
+	d.lastErr = errors.New("exited with status 3")
+	if err := d.crashLooping(now.Add(time.Second)); err == nil || !strings.Contains(err.Error(), "10:00:30") || !strings.Contains(err.Error(), "status 3") {
+		t.Fatalf("crash loop: %v", err)
+	}
+	if err := d.crashLooping(now.Add(crashPause)); err != nil || d.crashes != nil {
+		t.Fatalf("after the pause: %v (crashes %v)", err, d.crashes)
+	}
+	d.retryAt = now.Add(crashPause)
+	if err := d.crashLooping(now); err == nil || !strings.Contains(err.Error(), "failed to start") {
+		t.Fatalf("after a failed start: %v", err)
+	}
+	if err := d.crashLooping(now.Add(crashPause)); err != nil {
+		t.Fatalf("after the retry time: %v", err)
 	}
 }
