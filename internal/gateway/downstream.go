@@ -184,6 +184,13 @@ func (d *downstream) launch() (*mcp.ClientSession, []*mcp.Tool, error) {
 	})
 	cctx, ccancel := context.WithTimeout(context.Background(), d.g.opts.StartTimeout)
 	defer ccancel()
+	go func() { // the gateway closing ends a start in progress
+		select {
+		case <-d.g.closed:
+			ccancel()
+		case <-cctx.Done():
+		}
+	}()
 	fail := func(step string, err error) (*mcp.ClientSession, []*mcp.Tool, error) {
 		inW.Close()
 		outR.Close()
