@@ -151,11 +151,7 @@ func requireApproved(cf *config.File, bindings bool, servers ...string) error {
 
 func runApprove(f *approveFlags, names []string, stdin io.Reader, stdout io.Writer) error {
 	var err error
-	if f.configPath == "" {
-		if f.configPath, err = defaultConfigPath(); err != nil {
-			return err
-		}
-	} else if f.configPath, err = expandHome(f.configPath); err != nil {
+	if f.configPath, err = resolveConfigPath(f.configPath); err != nil {
 		return err
 	}
 	cf, err := config.Load(f.configPath)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/airlock-sh/airlock/internal/audit"
 	"github.com/airlock-sh/airlock/internal/binding"
@@ -57,11 +58,33 @@ const execExample = `  # A script file (TypeScript is fine):
 type execFlags struct {
 	configPath string
 	policyFlags
-	timeout  time.Duration
-	cpu      time.Duration
-	memory   string
+	limitFlags
 	logPath  string
 	showJSON bool
+}
+
+// limitFlags are the code-mode limits of a run (exec, and run_code in the gateway).
+type limitFlags struct {
+	timeout, cpu time.Duration
+	memory       string
+}
+
+func (l *limitFlags) register(fl *pflag.FlagSet, what string) {
+	fl.DurationVar(&l.timeout, "timeout", 30*time.Second, what+"wall-clock limit of the run")
+	fl.DurationVar(&l.cpu, "cpu", 10*time.Second, what+"CPU-time limit of the run")
+	fl.StringVar(&l.memory, "memory", "256MiB", what+"memory limit of the run (e.g. 64MiB, 1GiB)")
+}
+
+// limits checks the flags and returns them as codemode.Limits.
+func (l *limitFlags) limits() (codemode.Limits, error) {
+	mem, err := config.ParseSize(l.memory)
+	if err != nil || mem <= 0 {
+		return codemode.Limits{}, usageErr("--memory %q: give a size such as 64MiB or 1GiB", l.memory)
+	}
+	if l.timeout <= 0 || l.cpu <= 0 {
+		return codemode.Limits{}, usageErr("--timeout and --cpu must be positive durations (e.g. 30s)")
+	}
+	return codemode.Limits{Wall: l.timeout, CPU: l.cpu, Memory: mem}, nil
 }
 
 func newExecCmd() *cobra.Command {
@@ -78,10 +101,8 @@ func newExecCmd() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.configPath, "config", "", "airlock config file: codemode.network and bindings")
-	f.register(fl, "fetch policy: ")
-	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "wall-clock limit of the run")
-	fl.DurationVar(&f.cpu, "cpu", 10*time.Second, "CPU-time limit of the run")
-	fl.StringVar(&f.memory, "memory", "256MiB", "memory limit of the run (e.g. 64MiB, 1GiB)")
+	f.policyFlags.register(fl, "fetch policy: ")
+	f.limitFlags.register(fl, "")
 	fl.StringVar(&f.logPath, "log", "", "append audit events (JSON lines) to this file (default: none)")
 	return cmd
 }
@@ -90,12 +111,9 @@ func runExec(ctx context.Context, f *execFlags, file string, stdin io.Reader, st
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	mem, err := config.ParseSize(f.memory)
-	if err != nil || mem <= 0 {
-		return usageErr("--memory %q: give a size such as 64MiB or 1GiB", f.memory)
-	}
-	if f.timeout <= 0 || f.cpu <= 0 {
-		return usageErr("--timeout and --cpu must be positive durations (e.g. 30s)")
+	limits, err := f.limits()
+	if err != nil {
+		return err
 	}
 	src, err := readSource(file, stdin)
 	if err != nil {
@@ -140,7 +158,7 @@ func runExec(ctx context.Context, f *execFlags, file string, stdin io.Reader, st
 	opts := codemode.Options{
 		Guard:  guard,
 		Audit:  sink,
-		Limits: codemode.Limits{Wall: f.timeout, CPU: f.cpu, Memory: mem},
+		Limits: limits,
 	}
 	if cf != nil && len(cf.Bindings) > 0 {
 		m := binding.NewManager(binding.Options{Credentials: &lazySecrets{}, Audit: sink})

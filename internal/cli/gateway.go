@@ -24,7 +24,6 @@ import (
 	"github.com/airlock-sh/airlock/internal/approval"
 	"github.com/airlock-sh/airlock/internal/audit"
 	"github.com/airlock-sh/airlock/internal/binding"
-	"github.com/airlock-sh/airlock/internal/codemode"
 	"github.com/airlock-sh/airlock/internal/config"
 	"github.com/airlock-sh/airlock/internal/gateway"
 	"github.com/airlock-sh/airlock/internal/isolate"
@@ -50,7 +49,8 @@ destination that is not explicitly denied (no allow entry matches it, or it is o
 private network) and the client supports MCP elicitation, the user is asked: allow once,
 allow always (recorded in the approvals file next to the config), or deny. Cloud metadata,
 loopback and the other special-purpose addresses are never offered. --no-ask turns the
-questions off. Refusals and server failures come back as tool errors that say why.
+questions off (time waiting for an answer counts against run_code's --timeout). Refusals and
+server failures come back as tool errors that say why.
 
 With --http the gateway listens on ADDR (a port alone binds 127.0.0.1) at path /mcp and
 requires "Authorization: Bearer TOKEN": the token is AIRLOCK_GATEWAY_TOKEN, or a random one
@@ -70,9 +70,7 @@ type gatewayFlags struct {
 	origins    []string
 	logPath    string
 	noAsk      bool
-	timeout    time.Duration
-	cpu        time.Duration
-	memory     string
+	limitFlags
 }
 
 func newGatewayCmd() *cobra.Command {
@@ -93,9 +91,7 @@ func newGatewayCmd() *cobra.Command {
 	fl.StringArrayVar(&f.origins, "allow-origin", nil, "with --http: a browser origin allowed to call the gateway (scheme://host[:port]; repeatable)")
 	fl.StringVar(&f.logPath, "log", "", "append audit events (JSON lines) to this file (default: standard error)")
 	fl.BoolVar(&f.noAsk, "no-ask", false, "never ask the user to allow a refused destination; refuse it")
-	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "run_code: wall-clock limit of a run (time waiting for the user's answer counts)")
-	fl.DurationVar(&f.cpu, "cpu", 10*time.Second, "run_code: CPU-time limit of a run")
-	fl.StringVar(&f.memory, "memory", "256MiB", "run_code: memory limit of a run")
+	f.limitFlags.register(fl, "run_code: ")
 	return cmd
 }
 
@@ -112,12 +108,17 @@ func expandHome(p string) (string, error) {
 	return filepath.Join(home, strings.TrimPrefix(p, "~")), nil
 }
 
-func defaultConfigPath() (string, error) {
+// resolveConfigPath is the --config of gateway and approve: a leading ~/ expanded, or the
+// default config when none is given.
+func resolveConfigPath(p string) (string, error) {
+	if p != "" {
+		return expandHome(p)
+	}
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return "", usageErr("no --config given, and the default config directory is unknown (%v); name the file with --config", err)
 	}
-	p := filepath.Join(dir, "airlock", "airlock.yaml")
+	p = filepath.Join(dir, "airlock", "airlock.yaml")
 	if _, err := os.Stat(p); err != nil {
 		return "", usageErr("no --config given, and the default config %s does not exist; name the file with --config", p)
 	}
@@ -128,12 +129,9 @@ func runGateway(ctx context.Context, f *gatewayFlags, stdin io.Reader, stdout, s
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	mem, err := config.ParseSize(f.memory)
-	if err != nil || mem <= 0 {
-		return usageErr("--memory %q: give a size such as 64MiB or 1GiB", f.memory)
-	}
-	if f.timeout <= 0 || f.cpu <= 0 {
-		return usageErr("--timeout and --cpu must be positive durations (e.g. 30s)")
+	limits, err := f.limits()
+	if err != nil {
+		return err
 	}
 	if len(f.origins) > 0 && f.httpAddr == "" {
 		return usageErr("--allow-origin needs --http")
@@ -146,11 +144,7 @@ func runGateway(ctx context.Context, f *gatewayFlags, stdin io.Reader, stdout, s
 	if t := os.Getenv("AIRLOCK_GATEWAY_TOKEN"); f.httpAddr != "" && t != "" && len(t) < 16 {
 		return usageErr("AIRLOCK_GATEWAY_TOKEN is shorter than 16 characters; use a long random value (openssl rand -hex 32)")
 	}
-	if f.configPath == "" {
-		if f.configPath, err = defaultConfigPath(); err != nil {
-			return err
-		}
-	} else if f.configPath, err = expandHome(f.configPath); err != nil {
+	if f.configPath, err = resolveConfigPath(f.configPath); err != nil {
 		return err
 	}
 	cf, err := config.Load(f.configPath)
@@ -177,7 +171,7 @@ func runGateway(ctx context.Context, f *gatewayFlags, stdin io.Reader, stdout, s
 	opts := gateway.Options{
 		CodeSpec:   cf.Codemode.Spec,
 		CodePolicy: cf.Codemode.Policy,
-		Limits:     codemode.Limits{Wall: f.timeout, CPU: f.cpu, Memory: mem},
+		Limits:     limits,
 		Grants:     &storeGrants{st: st},
 		Ask:        !f.noAsk,
 		Audit:      sink,
