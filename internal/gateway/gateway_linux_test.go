@@ -532,10 +532,15 @@ func TestGatewayHTTP(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(os.Interrupt)
+			cmd.Wait()
+		}
+	}
+	defer stop()
 	sc := bufio.NewScanner(stderr)
 	var url string
 	for sc.Scan() {
@@ -615,6 +620,22 @@ func TestGatewayHTTP(t *testing.T) {
 	text, isErr = call(ctx, t, cs, "run_code", map[string]any{"code": `return (await fetch("http://127.0.0.1:9/")).status`})
 	if !isErr || !strings.Contains(text, "Network request blocked") || !strings.Contains(text, "loopback") {
 		t.Fatalf("refused fetch over HTTP: %q isError=%v", text, isErr)
+	}
+
+	// SIGINT stops the gateway and every server it started.
+	if live := markedProcesses(r.marker); len(live) < 3 {
+		t.Fatalf("expected the gateway and its servers to carry the marker, found %v", live)
+	}
+	cs.Close()
+	t0 := time.Now()
+	stop()
+	t.Logf("the gateway stopped %v after SIGINT", time.Since(t0).Round(time.Millisecond))
+	deadline := time.Now().Add(10 * time.Second)
+	for len(markedProcesses(r.marker)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if live := markedProcesses(r.marker); len(live) > 0 {
+		t.Fatalf("processes left after the gateway stopped: %v", live)
 	}
 }
 
