@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -457,6 +458,31 @@ return {sum: s.sum, lamp: st.on, path: st.path, sawMarker: JSON.stringify(env).i
 		}
 		if after := starts(); after != before+1 {
 			t.Fatalf("the server started %d times around the crash, want once", after-before)
+		}
+	})
+
+	t.Run("tool list changes", func(t *testing.T) {
+		if text, isErr := call(ctx, t, cs, "testmcp__grow", map[string]any{}); isErr || text != "grew" {
+			t.Fatalf("grow: %q", text)
+		}
+		// The server's notifications/tools/list_changed makes the gateway list again and offer
+		// the new tool (and tell this client, which may list again).
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			res, err := cs.ListTools(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(res.Tools, func(tool *mcp.Tool) bool { return tool.Name == "testmcp__grown" }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("testmcp__grown never appeared")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if text, isErr := call(ctx, t, cs, "run_code", map[string]any{"code": "return await testmcp.grown()"}); isErr || !strings.HasPrefix(text, `"grown"`) {
+			t.Fatalf("the new tool in run_code: %q", text)
 		}
 	})
 

@@ -169,6 +169,16 @@ func newServer() *mcp.Server {
 		func(_ context.Context, _ *mcp.CallToolRequest, in envIn) (*mcp.CallToolResult, any, error) {
 			return text(os.Getenv(in.Name)), nil, nil
 		})
+
+	// grow adds a tool "grown": the SDK tells the client that the tool list changed.
+	mcp.AddTool(s, &mcp.Tool{Name: "grow", Description: "Adds the tool grown."},
+		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+			mcp.AddTool(s, &mcp.Tool{Name: "grown", Description: "Exists after grow."},
+				func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+					return text("grown"), nil, nil
+				})
+			return text("grew"), nil, nil
+		})
 	return s
 }
 
