@@ -179,7 +179,6 @@ func (d *downstream) launch() (*mcp.ClientSession, []*mcp.Tool, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "airlock-gateway", Version: d.g.opts.Version}, &mcp.ClientOptions{
 		ProgressNotificationHandler: d.onProgress,
 		ToolListChangedHandler:      d.onToolListChanged,
-		LoggingMessageHandler:       d.onLog,
 		Capabilities:                &mcp.ClientCapabilities{},
 	})
 	cctx, ccancel := context.WithTimeout(context.Background(), d.g.opts.StartTimeout)
@@ -446,21 +445,6 @@ func (d *downstream) onToolListChanged(context.Context, *mcp.ToolListChangedRequ
 		d.mu.Unlock()
 		d.g.syncTools()
 	}()
-}
-
-func (d *downstream) onLog(ctx context.Context, req *mcp.LoggingMessageRequest) {
-	p := *req.Params
-	p.Logger = d.cfg.Name + prefixed(p.Logger)
-	for ss := range d.g.srv.Sessions() {
-		_ = ss.Log(ctx, &p) //nolint:staticcheck // forwarding what the server sent
-	}
-}
-
-func prefixed(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "/" + s
 }
 
 // toolError is a tool result that reports a failure to the model.
