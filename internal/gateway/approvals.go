@@ -49,7 +49,13 @@ type asker struct {
 
 	mu      sync.Mutex
 	answers map[string]string // host:port -> once/always/deny, within this call
+	asked   int               // questions put to the user in this call
 }
+
+// maxQuestions bounds the questions one tool call may put to the user: code or a server that
+// tries destination after destination must not bury the user in prompts. Later refusals in the
+// same call are final.
+const maxQuestions = 3
 
 // question is one approval put to the user.
 type question struct {
@@ -277,6 +283,12 @@ func (a *asker) ask(ctx context.Context, scope string, req egress.ApprovalReques
 		a.mu.Unlock()
 		return ans
 	}
+	if a.asked >= maxQuestions {
+		a.mu.Unlock()
+		a.g.log.Warn("not asking the user again in this call; the destination stays refused", "host", req.Host, "port", req.Port, "asked", maxQuestions)
+		return answerDeny
+	}
+	a.asked++
 	a.mu.Unlock()
 
 	params := approvalQuestion(scope, req)

@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -219,5 +222,40 @@ func TestCrashLoopGuard(t *testing.T) {
 	}
 	if err := d.crashLooping(now.Add(crashPause)); err != nil {
 		t.Fatalf("after the retry time: %v", err)
+	}
+}
+
+// TestQuestionsPerCall: one call asks about a destination once, and about at most
+// maxQuestions destinations; the rest are refused without asking.
+func TestQuestionsPerCall(t *testing.T) {
+	g := &Gateway{opts: Options{AskTimeout: time.Minute}, log: slog.New(slog.DiscardHandler)}
+	a := &asker{g: g, mrtr: true, questions: make(chan *question), answers: map[string]string{}}
+	asked := 0
+	go func() {
+		for q := range a.questions {
+			asked++
+			q.answer <- answerOnce
+		}
+	}()
+	ctx := context.Background()
+	for i := 0; i < 3; i++ { // the same destination: asked once
+		if got := a.ask(ctx, scopeCodemode, egress.ApprovalRequest{Host: "10.0.0.1", Port: 80}); got != answerOnce {
+			t.Fatalf("ask = %s", got)
+		}
+	}
+	for i := 2; i <= maxQuestions+2; i++ {
+		got := a.ask(ctx, scopeCodemode, egress.ApprovalRequest{Host: fmt.Sprintf("10.0.0.%d", i), Port: 80})
+		if want := answerOnce; i > maxQuestions {
+			want = answerDeny
+			if got != want {
+				t.Fatalf("question %d: %s, want %s", i, got, want)
+			}
+		} else if got != want {
+			t.Fatalf("question %d: %s, want %s", i, got, want)
+		}
+	}
+	close(a.questions)
+	if asked != maxQuestions {
+		t.Fatalf("the user was asked %d times, want %d", asked, maxQuestions)
 	}
 }
