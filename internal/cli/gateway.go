@@ -35,7 +35,8 @@ that stands for all the servers and bindings of a config file:
   - every server of the config runs isolated as under 'airlock run' (its own namespaces,
     only the network its policy grants), started on first use, restarted on the next use
     after it died, stopped when the gateway stops; its tools are offered as SERVER__TOOL,
-    with calls, progress, cancellation and tool-list changes forwarded;
+    with calls, progress, cancellation, tool-list changes and the servers' own
+    questions to the user (elicitation) forwarded;
   - run_code runs JavaScript/TypeScript in code mode (as 'airlock exec' does) where every
     server's tools are async functions (await github.search_issues({query: "..."})) and
     every approved binding is present; its description lists them all with TypeScript

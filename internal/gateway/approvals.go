@@ -57,15 +57,15 @@ type asker struct {
 // same call are final.
 const maxQuestions = 3
 
-// question is one approval put to the user.
+// question is one elicitation put to the user: an approval, or a server's own question.
 type question struct {
 	params *mcp.ElicitParams
-	answer chan string // buffered
+	answer chan *mcp.ElicitResult // buffered
 }
 
 // canAsk reports whether the client can be asked: it declared elicitation.
 func (a *asker) canAsk() bool {
-	if a == nil || a.session == nil || !a.g.opts.Ask {
+	if a == nil || a.session == nil {
 		return false
 	}
 	ip := a.session.InitializeParams()
@@ -130,7 +130,11 @@ func (g *Gateway) withApproval(ctx context.Context, req *mcp.CallToolRequest, d 
 			return toolError("airlock: the approval this call answers has expired or was already answered; call the tool again"), nil
 		}
 		if j.pending != nil {
-			j.pending.answer <- answerFrom(req.Params.InputResponses[inputKey])
+			er, _ := req.Params.InputResponses[inputKey].(*mcp.ElicitResult)
+			if er == nil {
+				er = &mcp.ElicitResult{Action: "cancel"}
+			}
+			j.pending.answer <- er
 			j.pending = nil
 		}
 		return ap.wait(ctx, j)
@@ -177,7 +181,7 @@ func (ap *approvals) wait(ctx context.Context, j *job) (*mcp.CallToolResult, err
 	case q := <-j.asker.questions:
 		token, err := randomToken()
 		if err != nil {
-			q.answer <- answerDeny
+			q.answer <- &mcp.ElicitResult{Action: "cancel"}
 			return ap.wait(ctx, j)
 		}
 		j.pending = q
@@ -239,6 +243,9 @@ func (ap *approvals) consultFor(scope string, d *downstream) func(context.Contex
 			g.auditApproval(scope, req, "granted_before")
 			return true
 		}
+		if !g.opts.Ask {
+			return false
+		}
 		a := askerFrom(ctx)
 		if a == nil && d != nil {
 			a = d.currentAsker()
@@ -291,34 +298,39 @@ func (a *asker) ask(ctx context.Context, scope string, req egress.ApprovalReques
 	a.asked++
 	a.mu.Unlock()
 
-	params := approvalQuestion(scope, req)
-	ctx, cancel := context.WithTimeout(ctx, a.g.opts.AskTimeout)
-	defer cancel()
-	var ans string
-	if a.mrtr {
-		q := &question{params: params, answer: make(chan string, 1)}
-		select {
-		case a.questions <- q:
-		case <-ctx.Done():
-			return answerDeny
-		}
-		select {
-		case ans = <-q.answer:
-		case <-ctx.Done():
-			ans = answerDeny
-		}
-	} else {
-		res, err := a.session.Elicit(ctx, params)
-		if err != nil {
-			a.g.log.Warn("asking the user failed; the destination stays refused", "error", err.Error())
-			return answerDeny
-		}
-		ans = answerFrom(res)
+	res, err := a.elicit(ctx, approvalQuestion(scope, req))
+	if err != nil {
+		a.g.log.Warn("asking the user failed; the destination stays refused", "error", err.Error())
+		return answerDeny
 	}
+	ans := answerFrom(res)
 	a.mu.Lock()
 	a.answers[key] = ans
 	a.mu.Unlock()
 	return ans
+}
+
+// elicit puts params to the user through this call and returns the answer: as an input
+// request of the call's result (protocol 2026-07-28 and later), or as an elicitation/create
+// request. It gives up after AskTimeout.
+func (a *asker) elicit(ctx context.Context, params *mcp.ElicitParams) (*mcp.ElicitResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.g.opts.AskTimeout)
+	defer cancel()
+	if !a.mrtr {
+		return a.session.Elicit(ctx, params)
+	}
+	q := &question{params: params, answer: make(chan *mcp.ElicitResult, 1)}
+	select {
+	case a.questions <- q:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("no answer: %w", ctx.Err())
+	}
+	select {
+	case res := <-q.answer:
+		return res, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("no answer: %w", ctx.Err())
+	}
 }
 
 func net2(host string, port uint16) string {

@@ -179,6 +179,7 @@ func (d *downstream) launch() (*mcp.ClientSession, []*mcp.Tool, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "airlock-gateway", Version: d.g.opts.Version}, &mcp.ClientOptions{
 		ProgressNotificationHandler: d.onProgress,
 		ToolListChangedHandler:      d.onToolListChanged,
+		ElicitationHandler:          d.onElicit,
 		Capabilities:                &mcp.ClientCapabilities{},
 	})
 	cctx, ccancel := context.WithTimeout(context.Background(), d.g.opts.StartTimeout)
@@ -418,6 +419,18 @@ func (d *downstream) onProgress(ctx context.Context, req *mcp.ProgressNotificati
 		Total:         req.Params.Total,
 		Message:       req.Params.Message,
 	})
+}
+
+// onElicit passes a server's question to the user of the call in flight, with the server's
+// name in front; without a call whose client can be asked, the question is declined.
+func (d *downstream) onElicit(ctx context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+	a := d.currentAsker()
+	if a == nil {
+		return &mcp.ElicitResult{Action: "decline"}, nil
+	}
+	p := *req.Params
+	p.Message = "[" + d.cfg.Name + "] " + p.Message
+	return a.elicit(ctx, &p)
 }
 
 func (d *downstream) onToolListChanged(context.Context, *mcp.ToolListChangedRequest) {

@@ -1,7 +1,8 @@
 // Package gateway is `airlock gateway`: an MCP server (stdio or streamable HTTP, on the official
 // Go SDK) that starts the configured MCP servers, each in airlock's sandbox under its own
 // policy, offers their tools under a prefix (github__search_issues) and forwards calls,
-// progress, cancellation and changes of their tool lists. It adds three things of its own:
+// progress, cancellation, changes of their tool lists and their questions to the user
+// (elicitation). It adds three things of its own:
 //
 //   - run_code: code mode (internal/codemode) in which every downstream tool is an async
 //     function (await github.search_issues({...})) and every approved binding is present;

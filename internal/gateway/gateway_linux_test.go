@@ -91,6 +91,9 @@ func (a *answerer) handle(_ context.Context, req *mcp.ElicitRequest) (*mcp.Elici
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.messages = append(a.messages, req.Params.Message)
+	if strings.HasSuffix(req.Params.Message, "Proceed?") { // a server's own question
+		return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"ok": true}}, nil
+	}
 	if a.next == "" {
 		return &mcp.ElicitResult{Action: "decline"}, nil
 	}
@@ -461,6 +464,21 @@ return {sum: s.sum, lamp: st.on, path: st.path, sawMarker: JSON.stringify(env).i
 		}
 	})
 
+	t.Run("a server's own question", func(t *testing.T) {
+		// The server asks through the gateway's call; the user (this client) answers.
+		if text, isErr := call(ctx, t, cs, "testmcp__confirm", map[string]any{}); isErr || text != "confirmed" {
+			t.Fatalf("confirm: %q isError=%v", text, isErr)
+		}
+		asked := r.answers.asked()
+		if last := asked[len(asked)-1]; last != "[testmcp] Proceed?" {
+			t.Fatalf("the user saw %q", last)
+		}
+		// Through run_code too.
+		if text, isErr := call(ctx, t, cs, "run_code", map[string]any{"code": "return await testmcp.confirm()"}); isErr || !strings.HasPrefix(text, `"confirmed"`) {
+			t.Fatalf("confirm from run_code: %q isError=%v", text, isErr)
+		}
+	})
+
 	t.Run("tool list changes", func(t *testing.T) {
 		if text, isErr := call(ctx, t, cs, "testmcp__grow", map[string]any{}); isErr || text != "grew" {
 			t.Fatalf("grow: %q", text)
@@ -750,6 +768,16 @@ func TestGatewayOlderClientIsAsked(t *testing.T) {
 				t.Fatalf("after once: %s", b)
 			}
 		}
+	}
+	// A server's own question reaches this client the same way.
+	send(map[string]any{"jsonrpc": "2.0", "id": 20, "method": "tools/call", "params": map[string]any{"name": "testmcp__confirm", "arguments": map[string]any{}}})
+	q := next()
+	if msg, _ := q["params"].(map[string]any)["message"].(string); q["method"] != "elicitation/create" || msg != "[testmcp] Proceed?" {
+		t.Fatalf("expected the server's question, got %v", q)
+	}
+	send(map[string]any{"jsonrpc": "2.0", "id": q["id"], "result": map[string]any{"action": "accept", "content": map[string]any{"ok": true}}})
+	if b, _ := json.Marshal(next()); !strings.Contains(string(b), `"text":"confirmed"`) {
+		t.Fatalf("after answering the server's question: %s", b)
 	}
 }
 

@@ -228,13 +228,13 @@ func TestCrashLoopGuard(t *testing.T) {
 // TestQuestionsPerCall: one call asks about a destination once, and about at most
 // maxQuestions destinations; the rest are refused without asking.
 func TestQuestionsPerCall(t *testing.T) {
-	g := &Gateway{opts: Options{AskTimeout: time.Minute}, log: slog.New(slog.DiscardHandler)}
+	g := &Gateway{opts: Options{AskTimeout: time.Minute, Ask: true}, log: slog.New(slog.DiscardHandler)}
 	a := &asker{g: g, mrtr: true, questions: make(chan *question), answers: map[string]string{}}
 	asked := 0
 	go func() {
 		for q := range a.questions {
 			asked++
-			q.answer <- answerOnce
+			q.answer <- &mcp.ElicitResult{Action: "accept", Content: map[string]any{"decision": answerOnce}}
 		}
 	}()
 	ctx := context.Background()

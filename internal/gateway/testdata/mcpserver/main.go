@@ -170,6 +170,24 @@ func newServer() *mcp.Server {
 			return text(os.Getenv(in.Name)), nil, nil
 		})
 
+	// confirm asks the user "Proceed?" through elicitation (as an input request: the SDK turns
+	// it into elicitation/create for clients of older protocol versions) and reports the answer.
+	mcp.AddTool(s, &mcp.Tool{Name: "confirm", Description: "Asks the user whether to proceed."},
+		func(_ context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
+			resp, ok := req.Params.InputResponses["confirm"].(*mcp.ElicitResult)
+			if !ok {
+				return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{"confirm": &mcp.ElicitParams{
+					Message: "Proceed?",
+					RequestedSchema: map[string]any{"type": "object",
+						"properties": map[string]any{"ok": map[string]any{"type": "boolean"}}, "required": []any{"ok"}},
+				}}}, nil, nil
+			}
+			if yes, _ := resp.Content["ok"].(bool); resp.Action == "accept" && yes {
+				return text("confirmed"), nil, nil
+			}
+			return text("declined: " + resp.Action), nil, nil
+		})
+
 	// grow adds a tool "grown": the SDK tells the client that the tool list changed.
 	mcp.AddTool(s, &mcp.Tool{Name: "grow", Description: "Adds the tool grown."},
 		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
