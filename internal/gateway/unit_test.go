@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/airlock-sh/airlock/internal/audit"
 	"github.com/airlock-sh/airlock/internal/egress"
 	"github.com/airlock-sh/airlock/internal/policy"
 )
@@ -257,5 +258,48 @@ func TestQuestionsPerCall(t *testing.T) {
 	close(a.questions)
 	if asked != maxQuestions {
 		t.Fatalf("the user was asked %d times, want %d", asked, maxQuestions)
+	}
+}
+
+// fakeGrants records grants in memory.
+type fakeGrants map[string]bool
+
+func (f fakeGrants) Granted(scope, host string, port uint16) bool {
+	return f[scope+" "+host+" "+fmt.Sprint(port)]
+}
+func (f fakeGrants) Grant(scope, host string, port uint16) error {
+	f[scope+" "+host+" "+fmt.Sprint(port)] = true
+	return nil
+}
+
+// TestConsult: a stored grant answers without asking; --no-ask and a call that cannot ask
+// refuse; "always" is stored and holds for the next call.
+func TestConsult(t *testing.T) {
+	grants := fakeGrants{}
+	g := &Gateway{opts: Options{AskTimeout: time.Minute, Ask: true, Grants: grants, Audit: audit.Discard}, log: slog.New(slog.DiscardHandler)}
+	g.approvals = newApprovals(g)
+	consult := g.approvals.consultFor(scopeCodemode, nil)
+	req := egress.ApprovalRequest{Host: "192.168.1.20", Port: 8080, Private: true}
+	ctx := context.Background()
+	if consult(ctx, req) {
+		t.Fatal("allowed with no call to ask through")
+	}
+	a := &asker{g: g, mrtr: true, questions: make(chan *question), answers: map[string]string{}}
+	a.session = nil // cannot ask: no session
+	if consult(withAsker(ctx, a), req) {
+		t.Fatal("allowed through a call whose client cannot be asked")
+	}
+	// A grant answers without a question.
+	grants.Grant(scopeCodemode, "192.168.1.20", 8080)
+	if !consult(ctx, req) {
+		t.Fatal("a stored grant was not honoured")
+	}
+	if consult(ctx, egress.ApprovalRequest{Host: "192.168.1.20", Port: 8081}) {
+		t.Fatal("a grant for one port allowed another")
+	}
+	g.opts.Ask = false
+	delete(grants, scopeCodemode+" 192.168.1.20 8080")
+	if consult(withAsker(ctx, a), req) {
+		t.Fatal("--no-ask still allowed")
 	}
 }
