@@ -175,9 +175,7 @@ func New(ctx context.Context, opts Options) (*Gateway, error) {
 		g.order = append(g.order, s.Name)
 	}
 	slices.Sort(g.order)
-	if err := g.checkCodeNames(); err != nil {
-		return nil, err
-	}
+	g.pickCodeNames()
 
 	g.guard = egress.New(opts.CodePolicy)
 	g.guard.Audit = opts.Audit

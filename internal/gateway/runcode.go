@@ -220,8 +220,9 @@ func identifierFor(name string) string {
 	return s
 }
 
-// checkCodeNames decides which servers are objects in code mode, and under which names.
-func (g *Gateway) checkCodeNames() error {
+// pickCodeNames decides which servers are objects in code mode, and under which names; a
+// server left out is logged.
+func (g *Gateway) pickCodeNames() {
 	g.codeNames = map[string]string{}
 	taken := map[string]bool{}
 	for _, d := range g.opts.Declarations {
@@ -240,7 +241,6 @@ func (g *Gateway) checkCodeNames() error {
 		taken[obj] = true
 		g.codeNames[obj] = name
 	}
-	return nil
 }
 
 // codeBindings is what run_code's code can call: the approved bindings and every server's

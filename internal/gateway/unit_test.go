@@ -15,6 +15,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/airlock-sh/airlock/internal/audit"
+	"github.com/airlock-sh/airlock/internal/binding"
 	"github.com/airlock-sh/airlock/internal/egress"
 	"github.com/airlock-sh/airlock/internal/policy"
 )
@@ -301,5 +302,17 @@ func TestConsult(t *testing.T) {
 	delete(grants, scopeCodemode+" 192.168.1.20 8080")
 	if consult(withAsker(ctx, a), req) {
 		t.Fatal("--no-ask still allowed")
+	}
+}
+
+// TestPickCodeNames: servers become code-mode objects under identifier names, unless a
+// binding, the runtime or another server has the name.
+func TestPickCodeNames(t *testing.T) {
+	g := &Gateway{log: slog.New(slog.DiscardHandler), opts: Options{Declarations: []*binding.Declaration{{Name: "lamp"}}},
+		order: []string{"1x", "console", "home-assistant", "home_assistant", "lamp"}}
+	g.pickCodeNames()
+	got, _ := json.Marshal(g.codeNames)
+	if string(got) != `{"_1x":"1x","home_assistant":"home-assistant"}` {
+		t.Fatalf("code names: %s", got)
 	}
 }
