@@ -37,6 +37,7 @@ type downstream struct {
 	cs       *mcp.ClientSession // nil when not running
 	proc     *process           // the running process, or nil
 	tools    []*mcp.Tool        // as last listed; kept across restarts
+	methods  []toolMethod       // tools as code-mode methods (toolMethods(tools)), sorted
 	starting *startOp
 	lastErr  error       // why the last start failed or the last process ended
 	crashes  []time.Time // recent quick exits
@@ -61,6 +62,18 @@ type startOp struct {
 }
 
 func newDownstream(g *Gateway, s Server) *downstream { return &downstream{g: g, cfg: s} }
+
+// setTools records a new tool list and its code-mode methods. d.mu is held.
+func (d *downstream) setTools(tools []*mcp.Tool) {
+	d.tools, d.methods = tools, toolMethods(tools)
+}
+
+// codeMethods returns the tools as code-mode methods, sorted by method name.
+func (d *downstream) codeMethods() []toolMethod {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.methods
+}
 
 // session returns the running server's client session, starting the server if it is not
 // running.
@@ -126,7 +139,8 @@ func (d *downstream) start(op *startOp) {
 		err = errors.New("the gateway is shutting down")
 		go cs.Close()
 	} else {
-		d.cs, d.tools, d.lastErr = cs, tools, nil
+		d.cs, d.lastErr = cs, nil
+		d.setTools(tools)
 	}
 	d.mu.Unlock()
 	op.cs, op.err = cs, err
@@ -453,7 +467,7 @@ func (d *downstream) onToolListChanged(context.Context, *mcp.ToolListChangedRequ
 		}
 		d.mu.Lock()
 		if d.cs == cs {
-			d.tools = tools
+			d.setTools(tools)
 		}
 		d.mu.Unlock()
 		d.g.syncTools()

@@ -95,13 +95,13 @@ func (g *Gateway) codeServerDecls() (string, bool) {
 	for _, obj := range slices.Sorted(maps.Keys(g.codeNames)) {
 		d := g.servers[g.codeNames[obj]]
 		d.mu.Lock()
-		tools := d.tools
+		known, methods := d.tools != nil, d.methods
 		d.mu.Unlock()
 		fmt.Fprintf(&b, "declare const %s: {\n", obj)
-		if tools == nil {
+		if !known {
 			b.WriteString("  // tools not known yet: the server has not started (it starts on first use)\n")
 		}
-		for _, m := range toolMethods(tools) {
+		for _, m := range methods {
 			if b.Len() > maxDescription {
 				fmt.Fprintf(&b, "  %s(args: object): Promise<any>;\n", m.method)
 				full = false
@@ -253,12 +253,8 @@ func (c *codeBindings) Methods() map[string][]string {
 		maps.Copy(out, c.g.opts.Bindings.Methods())
 	}
 	for obj, server := range c.g.codeNames {
-		d := c.g.servers[server]
-		d.mu.Lock()
-		tools := d.tools
-		d.mu.Unlock()
 		ms := []string{}
-		for _, m := range toolMethods(tools) {
+		for _, m := range c.g.servers[server].codeMethods() {
 			ms = append(ms, m.method)
 		}
 		out[obj] = ms
@@ -275,16 +271,9 @@ func (c *codeBindings) Call(ctx context.Context, obj, method string, args []json
 		return c.g.opts.Bindings.Call(ctx, obj, method, args)
 	}
 	d := c.g.servers[server]
-	d.mu.Lock()
-	tools := d.tools
-	d.mu.Unlock()
-	var tool string
-	for _, m := range toolMethods(tools) {
-		if m.method == method {
-			tool = m.tool.Name
-		}
-	}
-	if tool == "" {
+	ms := d.codeMethods()
+	i, found := slices.BinarySearchFunc(ms, method, func(m toolMethod, name string) int { return strings.Compare(m.method, name) })
+	if !found {
 		return nil, fmt.Errorf("%s has no tool %s", obj, method)
 	}
 	var in json.RawMessage
@@ -299,7 +288,7 @@ func (c *codeBindings) Call(ctx context.Context, obj, method string, args []json
 		d.addAsker(a)
 		defer d.removeAsker(a)
 	}
-	res, err := d.call(ctx, tool, in, nil, nil)
+	res, err := d.call(ctx, ms[i].tool.Name, in, nil, nil)
 	if err != nil {
 		return nil, err
 	}
