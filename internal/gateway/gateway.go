@@ -254,7 +254,9 @@ func (g *Gateway) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 		case "tools/call":
 			// A client may call a tool it listed in an earlier session, before listing now.
 			if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok {
-				g.ensureTool(ctx, p.Name)
+				if res := g.ensureTool(ctx, p.Name); res != nil {
+					return res, nil // a tool error that says why, not "unknown tool"
+				}
 			}
 		}
 		return next(ctx, method, req)
@@ -281,20 +283,23 @@ func (g *Gateway) ensureAll(ctx context.Context) {
 	wg.Wait()
 }
 
-// ensureTool starts the server of a SERVER__TOOL name that is not offered yet.
-func (g *Gateway) ensureTool(ctx context.Context, name string) {
+// ensureTool starts the server of a SERVER__TOOL name that is not offered yet. When that
+// server cannot start, it returns the tool error to answer with.
+func (g *Gateway) ensureTool(ctx context.Context, name string) *mcp.CallToolResult {
 	server, _, ok := strings.Cut(name, Separator)
 	if !ok {
-		return
+		return nil
 	}
 	g.toolsMu.Lock()
 	_, offered := g.offered[name]
 	g.toolsMu.Unlock()
 	d := g.servers[server]
 	if offered || d == nil {
-		return
+		return nil
 	}
-	if _, err := d.session(ctx); err != nil {
+	if _, err := d.session(ctx); err != nil && ctx.Err() == nil {
 		g.log.Warn("server not available", "server", server, "error", err.Error())
+		return toolError("%s is not available: %v", server, err)
 	}
+	return nil
 }

@@ -649,6 +649,11 @@ func TestGatewayHTTP(t *testing.T) {
 	if listed["broken__echo"] || listed["unreviewed__echo"] {
 		t.Error("tools of a broken or unapproved server are listed")
 	}
+	// A tool of the broken server (as a client that listed it in an earlier session would call
+	// it): a tool error that says why.
+	if text, isErr := call(ctx, t, cs, "broken__echo", map[string]any{}); !isErr || !strings.Contains(text, "broken is not available: it failed to start") {
+		t.Errorf("a call to the broken server: %q isError=%v", text, isErr)
+	}
 	if text, isErr := call(ctx, t, cs, "everything__echo", map[string]any{"message": "over http"}); isErr || !strings.Contains(text, "over http") {
 		t.Fatalf("everything__echo over HTTP: %q isError=%v", text, isErr)
 	}
