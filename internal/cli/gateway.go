@@ -192,14 +192,10 @@ func runGateway(ctx context.Context, f *gatewayFlags, stdin io.Reader, stdout, s
 		switch d.kind {
 		case "server":
 			s := cf.Servers[d.name]
-			env := make([]string, 0, len(s.Env))
-			for _, k := range sortedKeys(s.Env) {
-				env = append(env, k+"="+s.Env[k])
-			}
 			opts.Servers = append(opts.Servers, gateway.Server{
 				Name:    s.Name,
-				Command: append([]string{s.Command}, s.Args...),
-				Env:     isolate.MergeEnv(os.Environ(), env...),
+				Command: s.Argv(),
+				Env:     isolate.MergeEnv(os.Environ(), s.Environ()...),
 				Spec:    s.Spec,
 				Policy:  s.Policy,
 			})

@@ -112,7 +112,7 @@ func planRun(f *runFlags, args []string) (*runPlan, error) {
 		return nil, usageErr("--mode %q: the modes are proxy and transparent", f.mode)
 	}
 	plan := &runPlan{Server: "run", Mode: f.mode, Command: args}
-	extraEnv := map[string]string{}
+	var extra []string // the server's environment, from the config
 	flagPolicy := f.given() || f.profile != ""
 	switch {
 	case f.server != "" && f.configPath == "":
@@ -139,11 +139,9 @@ func planRun(f *runFlags, args []string) (*runPlan, error) {
 		}
 		plan.Server, plan.Policy, plan.pol = s.Name, s.Spec, s.Policy
 		if len(args) == 0 {
-			plan.Command = append([]string{s.Command}, s.Args...)
+			plan.Command = s.Argv()
 		}
-		for k, v := range s.Env {
-			extraEnv[k] = v
-		}
+		extra = s.Environ()
 	default:
 		spec := f.spec()
 		if f.profile != "" {
@@ -175,10 +173,6 @@ func planRun(f *runFlags, args []string) (*runPlan, error) {
 	}
 
 	plan.Env = isolate.ProxyEnv()
-	extra := make([]string, 0, len(extraEnv))
-	for _, k := range sortedKeys(extraEnv) {
-		extra = append(extra, k+"="+extraEnv[k])
-	}
 	plan.env = isolate.MergeEnv(os.Environ(), append(extra, plan.Env...)...)
 	return plan, nil
 }

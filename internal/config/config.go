@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,6 +47,18 @@ type Server struct {
 	// expanded); Policy is it compiled. A server without a network section denies everything.
 	Spec   policy.Spec
 	Policy *policy.Policy
+}
+
+// Argv is the server's command line: Command followed by Args.
+func (s *Server) Argv() []string { return append([]string{s.Command}, s.Args...) }
+
+// Environ is the server's Env as NAME=VALUE pairs, sorted by name.
+func (s *Server) Environ() []string {
+	out := make([]string, 0, len(s.Env))
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		out = append(out, k+"="+s.Env[k])
+	}
+	return out
 }
 
 // Codemode is the code-mode section: the policy for code-mode fetch.

@@ -511,12 +511,16 @@ return {sum: s.sum, lamp: st.on, path: st.path, sawMarker: JSON.stringify(env).i
 			_, err := cs.CallTool(cctx, &mcp.CallToolParams{Name: "testmcp__slow", Arguments: map[string]any{"seconds": 60}})
 			done <- err
 		}()
-		time.Sleep(500 * time.Millisecond)
+		// Cancel once the call is in the server (it says so), not after a guessed delay.
+		deadline := time.Now().Add(15 * time.Second)
+		for !strings.Contains(readFile(r.events), "started slow") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
 		ccancel()
 		if err := <-done; err == nil {
 			t.Fatal("a cancelled call returned no error")
 		}
-		deadline := time.Now().Add(15 * time.Second)
+		deadline = time.Now().Add(15 * time.Second)
 		for !strings.Contains(readFile(r.events), "cancelled slow") && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}

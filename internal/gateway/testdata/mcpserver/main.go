@@ -115,6 +115,9 @@ func newServer() *mcp.Server {
 		func(ctx context.Context, _ *mcp.CallToolRequest, in slowIn) (*mcp.CallToolResult, any, error) {
 			timer := time.NewTimer(time.Duration(in.Seconds * float64(time.Second)))
 			defer timer.Stop()
+			if err := appendEvent("started slow"); err != nil {
+				fmt.Fprintf(os.Stderr, "testmcp: %v\n", err)
+			}
 			select {
 			case <-timer.C:
 				return text("slept"), nil, nil
